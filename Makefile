@@ -1,0 +1,74 @@
+# dpsweep developer tasks. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+.DELETE_ON_ERROR:
+
+# Pinned tool versions, installed through the Go module proxy into .cache/.
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTOVALIDATE_PROTO_VERSION := v1.2.2
+
+CACHE := $(CURDIR)/.cache
+TOOLS := $(CACHE)/tools
+BUF := $(TOOLS)/buf-$(BUF_VERSION)/buf
+PROTOC_GEN_GO := $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)/protoc-gen-go
+PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc
+PROTOVALIDATE_STAMP := $(CACHE)/proto/protovalidate/.version-$(PROTOVALIDATE_PROTO_VERSION)
+export PATH := $(dir $(PROTOC_GEN_GO)):$(dir $(PROTOC_GEN_GO_GRPC)):$(PATH)
+
+# Every module of the workspace, for vet and tidy checks.
+MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC) $(PROTOVALIDATE_STAMP) ## Install the pinned code-generation tools.
+
+$(BUF):
+	GOWORK=off GOBIN=$(dir $@) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+$(PROTOC_GEN_GO):
+	GOWORK=off GOBIN=$(dir $@) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+$(PROTOC_GEN_GO_GRPC):
+	GOWORK=off GOBIN=$(dir $@) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+$(PROTOVALIDATE_STAMP):
+	scripts/fetch-protovalidate.sh $(PROTOVALIDATE_PROTO_VERSION) $(CACHE)/proto/protovalidate
+	touch $@
+
+.PHONY: generate
+generate: tools ## Regenerate gen/ from proto/.
+	find gen -name '*.pb.go' -delete
+	$(BUF) generate
+
+.PHONY: check-generate
+check-generate: tools ## Fail when regenerating gen/ would change it.
+	scripts/check-generate.sh $(BUF)
+
+.PHONY: lint
+lint: tools ## buf lint and breaking, gofmt, go vet.
+	$(BUF) format --diff --exit-code proto
+	$(BUF) lint
+	scripts/buf-breaking.sh $(BUF)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run 'gofmt -w' on the files above"; exit 1; }
+	go vet $(addsuffix /...,$(MODULES))
+
+.PHONY: test
+test: check-generate lint ## Everything CI runs: generated-code drift, lint, and every module's tests.
+	go test -race -count=1 -timeout 20m $(addsuffix /...,$(MODULES))
+
+.PHONY: test-short
+test-short: ## Unit tests only, fast.
+	go test -short -count=1 $(addsuffix /...,$(MODULES))
+
+.PHONY: build
+build: ## Build every binary into bin/.
+	mkdir -p bin
+	go build -o bin/ ./cmd/dpsweep ./services/collection/cmd/... ./services/evaluation/cmd/... ./services/redaction/cmd/... ./services/reporting/cmd/... ./services/sweep/cmd/...
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module.
+	for m in $(MODULES); do (cd $$m && go mod tidy); done

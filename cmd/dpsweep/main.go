@@ -1,0 +1,63 @@
+// Command dpsweep is the command line of dpsweep, the organization-wide AWS
+// data-protection sweep: it runs the demo, the development stack and, as they
+// land, sweeps, schedules, reports and redaction.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `dpsweep: organization-wide AWS data-protection sweep.
+
+Usage:
+  dpsweep <command> [flags]
+
+Commands:
+  demo      start the service suite on 127.0.0.1, check it, and stop
+  dev       start the service suite on 127.0.0.1 and keep it running (Ctrl-C stops it)
+  version   print the version
+
+Run 'dpsweep <command> --help' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "dpsweep:", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "dev":
+		return runDev(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "dpsweep", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,11 @@
+// Command dpsweep-collection serves dpsweep's CollectionService over gRPC.
+package main
+
+import (
+	"github.com/dpsweep/dpsweep/services/collection"
+	"github.com/dpsweep/dpsweep/services/platform/server"
+)
+
+func main() {
+	server.Main(server.Service{Name: "collection", DefaultAddr: collection.DefaultAddr, Register: collection.Register})
+}

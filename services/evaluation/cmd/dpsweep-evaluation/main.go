@@ -1,0 +1,11 @@
+// Command dpsweep-evaluation serves dpsweep's EvaluationService over gRPC.
+package main
+
+import (
+	"github.com/dpsweep/dpsweep/services/evaluation"
+	"github.com/dpsweep/dpsweep/services/platform/server"
+)
+
+func main() {
+	server.Main(server.Service{Name: "evaluation", DefaultAddr: evaluation.DefaultAddr, Register: evaluation.Register})
+}

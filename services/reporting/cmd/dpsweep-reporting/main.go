@@ -1,0 +1,11 @@
+// Command dpsweep-reporting serves dpsweep's ReportingService over gRPC.
+package main
+
+import (
+	"github.com/dpsweep/dpsweep/services/platform/server"
+	"github.com/dpsweep/dpsweep/services/reporting"
+)
+
+func main() {
+	server.Main(server.Service{Name: "reporting", DefaultAddr: reporting.DefaultAddr, Register: reporting.Register})
+}

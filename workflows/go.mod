@@ -1,0 +1,3 @@
+module github.com/dpsweep/dpsweep/workflows
+
+go 1.26.0

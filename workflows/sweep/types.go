@@ -1,0 +1,28 @@
+// Package sweep holds the Temporal workflows of an organization sweep:
+// SweepWorkflow fans out over the organization's accounts, and one
+// AccountSweep child per account scans its regions. This file holds the
+// names, task queue and business-key workflow IDs that the workers, the
+// SweepService and the Temporal UI agree on.
+package sweep
+
+import "fmt"
+
+// TaskQueue is the task queue the sweep workers poll.
+const TaskQueue = "dpsweep-sweep"
+
+// Workflow type names, stable across versions.
+const (
+	SweepWorkflowName        = "SweepWorkflow"
+	AccountSweepWorkflowName = "AccountSweep"
+)
+
+// SweepWorkflowID is the workflow ID of one sweep: "sweep/<sweepID>".
+func SweepWorkflowID(sweepID string) string {
+	return "sweep/" + sweepID
+}
+
+// AccountSweepWorkflowID is the workflow ID of one account's child workflow:
+// "sweep/<sweepID>/account/<accountID>".
+func AccountSweepWorkflowID(sweepID, accountID string) string {
+	return fmt.Sprintf("sweep/%s/account/%s", sweepID, accountID)
+}
