@@ -1,0 +1,332 @@
+// Package engine detects credentials, AWS account numbers and personal data
+// in free-form text and scrubs them.
+//
+// Detection runs in two stages. A prefilter (one Aho–Corasick pass over the
+// text, see prefilter.go) finds every detector keyword — token prefixes such
+// as "AKIA" or "ghp_", context words such as "password" or "passport", and
+// the trigger characters '@', ':' and the digits. Each hit hands a small,
+// bounded window of the text to the detectors that own the keyword; they
+// parse it by hand (no regular expressions), so time is linear in the input
+// and nothing is allocated per byte. Overlapping detections are then
+// resolved, most specific first.
+package engine
+
+import (
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Category groups entity types.
+type Category int
+
+// Categories.
+const (
+	CategoryCredential Category = iota + 1
+	CategoryPII
+	CategoryIdentifier
+)
+
+func (c Category) String() string {
+	switch c {
+	case CategoryCredential:
+		return "CREDENTIAL"
+	case CategoryPII:
+		return "PII"
+	case CategoryIdentifier:
+		return "IDENTIFIER"
+	}
+	return "UNSPECIFIED"
+}
+
+// Confidence of a detection.
+type Confidence int
+
+// Confidences, ordered.
+const (
+	ConfidenceLow Confidence = iota + 1
+	ConfidenceMedium
+	ConfidenceHigh
+)
+
+func (c Confidence) String() string {
+	switch c {
+	case ConfidenceLow:
+		return "LOW"
+	case ConfidenceMedium:
+		return "MEDIUM"
+	case ConfidenceHigh:
+		return "HIGH"
+	}
+	return "UNSPECIFIED"
+}
+
+// Match is one detection: the byte range [Start, End) of the text.
+type Match struct {
+	Start, End int
+	Entity     string
+	Detector   string
+	Category   Category
+	Confidence Confidence
+	priority   int
+}
+
+// Detector describes one detector for listing.
+type Detector struct {
+	Name        string
+	Entity      string
+	Category    Category
+	Description string
+	Keywords    []string
+	// Examples the detector must find (TruePositives) and must not find
+	// (FalsePositives); a test runs them all.
+	TruePositives, FalsePositives []string
+}
+
+// detector is a detector with its parser.
+type detector struct {
+	Detector
+	priority int
+	// find examines the text around a keyword that ends at end (its start is
+	// end-len(keyword)) and reports matches through s.add.
+	find func(s *scan, kw string, end int)
+}
+
+// Engine is a compiled set of detectors. It is safe for concurrent use.
+type Engine struct {
+	detectors []*detector
+	ac        *acDFA
+	// byKeyword[kw] lists the detectors to run when keyword kw is seen.
+	byKeyword [][]*detector
+	entities  map[string]Category
+	// numeric are the detectors that read digit runs (keyword "digits").
+	numeric []*detector
+	pool    sync.Pool
+}
+
+// New compiles the built-in detectors.
+func New() *Engine {
+	e := &Engine{entities: map[string]Category{}}
+	e.detectors = builtinDetectors()
+	idx := map[string]int32{}
+	var keywords []string
+	addKeyword := func(k string, d *detector) {
+		id, ok := idx[k]
+		if !ok {
+			id = int32(len(keywords))
+			idx[k] = id
+			keywords = append(keywords, k)
+			e.byKeyword = append(e.byKeyword, nil)
+		}
+		e.byKeyword[id] = append(e.byKeyword[id], d)
+	}
+	// The digits trigger one dispatcher, which parses each run of digits
+	// once and hands it to every numeric detector.
+	digits := &detector{find: func(s *scan, _ string, end int) { e.numbers(s, end) }}
+	for _, b := range digitKeyword {
+		addKeyword(string(b), digits)
+	}
+	for _, d := range e.detectors {
+		e.entities[d.Entity] = d.Category
+		if len(d.Keywords) == 1 && d.Keywords[0] == "digits" {
+			e.numeric = append(e.numeric, d)
+			continue
+		}
+		for _, k := range d.Keywords {
+			addKeyword(k, d)
+		}
+	}
+	e.ac = newACDFA(keywords)
+	e.pool.New = func() any { return &scan{} }
+	return e
+}
+
+// Detectors lists the detectors, sorted by name.
+func (e *Engine) Detectors() []Detector {
+	out := make([]Detector, 0, len(e.detectors))
+	for _, d := range e.detectors {
+		out = append(out, d.Detector)
+	}
+	slices.SortFunc(out, func(a, b Detector) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// EntityCategory returns an entity type's category and whether it is known.
+func (e *Engine) EntityCategory(entity string) (Category, bool) {
+	c, ok := e.entities[entity]
+	return c, ok
+}
+
+// Entities lists every entity type the engine reports, sorted.
+func (e *Engine) Entities() []string {
+	out := make([]string, 0, len(e.entities))
+	for k := range e.entities {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Detect returns the detections in text, sorted by start, without overlaps.
+// The result is appended to dst, which may be nil.
+func (e *Engine) Detect(dst []Match, text string) []Match {
+	s := e.pool.Get().(*scan)
+	s.reset(text)
+	e.ac.scan(text, func(kw int32, end int) {
+		k := e.ac.keywords[kw]
+		for _, d := range e.byKeyword[kw] {
+			s.det = d
+			d.find(s, k, end)
+		}
+	})
+	base := len(dst)
+	dst = resolve(dst, s.matches)
+	dst = propagate(dst, base, text)
+	s.det = nil
+	e.pool.Put(s)
+	return dst
+}
+
+// Repeats: once a value is detected, its other occurrences in the same text
+// are reported too ("password=X ... login with X failed"), for values of at
+// least minRepeatLen bytes and up to maxRepeatValues distinct values per text.
+const (
+	minRepeatLen    = 6
+	maxRepeatValues = 256
+)
+
+// propagate adds to dst[base:] (sorted, disjoint) every other occurrence of
+// the values it holds, keeping the result sorted and disjoint.
+func propagate(dst []Match, base int, text string) []Match {
+	found := dst[base:]
+	if len(found) == 0 {
+		return dst
+	}
+	seen := make(map[string]bool, len(found))
+	var extra []Match
+	for _, m := range found {
+		v := text[m.Start:m.End]
+		if len(v) < minRepeatLen || seen[v] {
+			continue
+		}
+		if len(seen) == maxRepeatValues {
+			break
+		}
+		seen[v] = true
+		for i := 0; ; {
+			j := strings.Index(text[i:], v)
+			if j < 0 {
+				break
+			}
+			st := i + j
+			i = st + len(v) // non-overlapping: the work stays linear in the text
+			if st == m.Start {
+				continue
+			}
+			r := m
+			r.Start, r.End = st, st+len(v)
+			r.Detector = m.Detector + "/repeat"
+			r.priority = 0
+			extra = append(extra, r)
+		}
+	}
+	if len(extra) == 0 {
+		return dst
+	}
+	// Repeats never displace a direct detection: resolve with the lowest priority.
+	all := append(append([]Match(nil), found...), extra...)
+	return resolve(dst[:base], all)
+}
+
+// scan is the state of one Detect call, pooled.
+type scan struct {
+	text    string
+	matches []Match
+	det     *detector
+	// Skip marks, so that a run of digits, a URL or an address seen through
+	// several keywords is parsed once.
+	digitRunEnd, ipv6End, urlEnd, emailEnd int
+	run                                    digitRun
+	// pemEnd caches the position of the next "-----END" (-1: not searched
+	// yet, -2: there is none).
+	pemEnd int
+	// pemSkip is the end of the last private key block reported.
+	pemSkip int
+}
+
+func (s *scan) reset(text string) {
+	s.text = text
+	s.matches = s.matches[:0]
+	s.digitRunEnd, s.ipv6End, s.urlEnd, s.emailEnd = -1, -1, -1, -1
+	s.pemEnd, s.pemSkip = -1, -1
+}
+
+// add reports a match of the running detector.
+func (s *scan) add(start, end int, conf Confidence) {
+	s.addAs(s.det.Entity, s.det.Category, start, end, conf)
+}
+
+// addAs reports a match of the running detector under another entity type.
+func (s *scan) addAs(entity string, cat Category, start, end int, conf Confidence) {
+	if start >= end {
+		return
+	}
+	s.matches = append(s.matches, Match{Start: start, End: end, Entity: entity, Detector: s.det.Name, Category: cat, Confidence: conf, priority: s.det.priority})
+}
+
+// better reports whether a should win over an overlapping b: higher
+// priority, then longer, then more confident, then earlier.
+func better(a, b *Match) bool {
+	if a.priority != b.priority {
+		return a.priority > b.priority
+	}
+	if la, lb := a.End-a.Start, b.End-b.Start; la != lb {
+		return la > lb
+	}
+	if a.Confidence != b.Confidence {
+		return a.Confidence > b.Confidence
+	}
+	return a.Start < b.Start
+}
+
+// resolve appends to dst the matches of ms that survive overlap resolution,
+// sorted by start: of two overlapping matches the better one stays.
+func resolve(dst []Match, ms []Match) []Match {
+	if len(ms) == 0 {
+		return dst
+	}
+	slices.SortFunc(ms, func(a, b Match) int {
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		if better(&a, &b) {
+			return -1
+		}
+		if better(&b, &a) {
+			return 1
+		}
+		return 0
+	})
+	base := len(dst)
+	for i := range ms {
+		m := &ms[i]
+		if n := len(dst); n > base && dst[n-1].End > m.Start {
+			if better(m, &dst[n-1]) {
+				dst[n-1] = *m
+				// The replacement may now overlap its predecessor no more than
+				// the match it replaced did (it starts later), so nothing else moves.
+			}
+			continue
+		}
+		dst = append(dst, *m)
+	}
+	return dst
+}
