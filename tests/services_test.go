@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os/exec"
 	"strings"
@@ -32,8 +33,10 @@ type serviceCase struct {
 	// invalid is a request that breaks a validation rule on field.
 	invalid call
 	field   string
-	// valid is a well-formed request to an RPC whose issue has not landed.
-	valid call
+	// valid is a well-formed request: UNIMPLEMENTED for an RPC whose issue
+	// has not landed, success once implemented is set.
+	valid       call
+	implemented bool
 }
 
 var serviceCases = map[string]serviceCase{
@@ -69,9 +72,13 @@ var serviceCases = map[string]serviceCase{
 		},
 		field: "texts",
 		valid: func(ctx context.Context, c *grpc.ClientConn) error {
-			_, err := redactionv1.NewRedactionServiceClient(c).Redact(ctx, &redactionv1.RedactRequest{Text: "hello"})
+			resp, err := redactionv1.NewRedactionServiceClient(c).Redact(ctx, &redactionv1.RedactRequest{Text: "owner ops@acme.io"})
+			if err == nil && resp.GetRedactedText() != "owner [EMAIL_ADDRESS]" {
+				return fmt.Errorf("Redact() = %q", resp.GetRedactedText())
+			}
 			return err
 		},
+		implemented: true,
 	},
 	"reporting": {
 		binary: "dpsweep-reporting", service: "dpsweep.reporting.v1.ReportingService",
@@ -144,7 +151,9 @@ func TestServiceBinaries(t *testing.T) {
 				t.Errorf("invalid request details %v; want a BadRequest field violation for %s", st.Details(), tc.field)
 			}
 
-			if err := tc.valid(ctx, conn); status.Code(err) != codes.Unimplemented {
+			if err := tc.valid(ctx, conn); tc.implemented && err != nil {
+				t.Errorf("valid request = %v; want success", err)
+			} else if !tc.implemented && status.Code(err) != codes.Unimplemented {
 				t.Errorf("valid request = %v; want Unimplemented until its issue lands", err)
 			}
 

@@ -22,6 +22,7 @@ Usage:
 Commands:
   demo      start the service suite on 127.0.0.1, check it, and stop
   dev       start the service suite on 127.0.0.1 and keep it running (Ctrl-C stops it)
+  redact    scrub credentials, account numbers and personal data from text (stdin or a file)
   version   print the version
 
 Run 'dpsweep <command> --help' for a command's flags.
@@ -32,7 +33,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := realMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "dpsweep:", err)
@@ -40,7 +41,7 @@ func main() {
 	}
 }
 
-func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("a command is required")
@@ -50,6 +51,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runDemo(ctx, rest, stdout, stderr)
 	case "dev":
 		return runDev(ctx, rest, stdout, stderr)
+	case "redact":
+		return runRedact(rest, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dpsweep", version)
 		return nil

@@ -11,6 +11,7 @@ func TestRealMain(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		args       []string
+		stdin      string
 		wantErr    string
 		wantStdout []string
 	}{
@@ -23,12 +24,27 @@ func TestRealMain(t *testing.T) {
 			wantStdout: []string{"dpsweep.redaction.v1.RedactionService", "SERVING", "Stopped."},
 		},
 		"demo rejects a bad flag": {args: []string{"demo", "--timeout", "soon"}, wantErr: "invalid value"},
+		"redact scrubs stdin": {
+			args: []string{"redact"}, stdin: "owner ops@acme.io key AKIA2OGYBAH6STMMNXNN\n",
+			wantStdout: []string{"owner [EMAIL_ADDRESS] key [AWS_ACCESS_KEY_ID]\n"},
+		},
+		"redact masks line by line": {
+			args: []string{"redact", "--line-buffered", "--operator", "mask", "--keep-last", "4"}, stdin: "a 4111 1111 1111 1111\nb clean\n",
+			wantStdout: []string{"a ***************1111\nb clean\n"},
+		},
+		"redact prints findings as JSON": {
+			args: []string{"redact", "--json", "--entities", "email_address"}, stdin: "owner ops@acme.io key AKIA2OGYBAH6STMMNXNN",
+			wantStdout: []string{`"entityType":"EMAIL_ADDRESS"`, `"utf16":{"start":6,"end":17}`},
+		},
+		"redact names a bad entity":   {args: []string{"redact", "--entities", "nope"}, wantErr: `--entities: unknown entity type "NOPE"`},
+		"redact names a bad operator": {args: []string{"redact", "--operator", "shred"}, wantErr: `--operator: unknown operator "shred"`},
+		"redact names a bad policy":   {args: []string{"redact", "--policy", "strict"}, wantErr: `--policy: unknown policy "strict"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			err := realMain(context.Background(), tc.args, &stdout, &stderr)
+			err := realMain(context.Background(), tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("realMain(%q) error = %v, want %q", tc.args, err, tc.wantErr)

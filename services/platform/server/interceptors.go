@@ -67,8 +67,16 @@ func FieldError(field, description string) error {
 	return st.Err()
 }
 
+// utf8Status is INVALID_ARGUMENT for string fields that held invalid UTF-8.
+func utf8Status(paths []string) error {
+	return FieldError(strings.Join(paths, ", "), "invalid UTF-8; string fields must be UTF-8 encoded")
+}
+
 func unaryValidation(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if bad := takeInvalidUTF8(req); bad != nil {
+			return nil, utf8Status(bad)
+		}
 		if m, ok := req.(proto.Message); ok {
 			if err := v.Validate(m); err != nil {
 				return nil, ValidationStatus(err)
@@ -92,6 +100,9 @@ type validatingStream struct {
 func (s *validatingStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
+	}
+	if bad := takeInvalidUTF8(m); bad != nil {
+		return utf8Status(bad)
 	}
 	if pm, ok := m.(proto.Message); ok {
 		if err := s.v.Validate(pm); err != nil {

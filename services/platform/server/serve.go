@@ -126,6 +126,7 @@ func ServeListener(ctx context.Context, lis net.Listener, cfg Config, log *slog.
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
+		grpc.ForceServerCodecV2(newUTF8Codec()),
 	}
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))

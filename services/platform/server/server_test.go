@@ -19,9 +19,11 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	redactionv1 "github.com/dpsweep/dpsweep/gen/dpsweep/redaction/v1"
 	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
@@ -384,5 +386,60 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error naming %s", err, tc.wantFlag)
 			}
 		})
+	}
+}
+
+// rawCodec sends pre-encoded bytes, as a client in another language could.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*(v.(*[]byte)) = data.Materialize()
+	return nil
+}
+
+func TestInvalidUTF8IsInvalidArgumentNamingTheField(t *testing.T) {
+	t.Parallel()
+	h := start(t, &echoServer{})
+	tests := map[string]struct {
+		method string
+		msg    []byte
+		field  string
+	}{
+		"top-level string": {
+			method: "/dpsweep.redaction.v1.RedactionService/Redact",
+			msg:    protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("bad \xff\xfe text "+canary)),
+			field:  "text",
+		},
+		"repeated string names its index": {
+			method: "/dpsweep.redaction.v1.RedactionService/RedactBatch",
+			msg: protowire.AppendBytes(protowire.AppendTag(
+				protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("fine")),
+				1, protowire.BytesType), []byte("\xc3(")),
+			field: "texts[1]",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var out []byte
+			err := h.conn.Invoke(context.Background(), tc.method, tc.msg, &out, grpc.ForceCodecV2(rawCodec{}), grpc.WaitForReady(true))
+			st := status.Convert(err)
+			if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), tc.field+": invalid UTF-8") {
+				t.Fatalf("Invoke() = %v; want InvalidArgument naming %s", err, tc.field)
+			}
+			if strings.Contains(st.Message(), canary) {
+				t.Fatalf("error echoes the request: %v", err)
+			}
+		})
+	}
+	// A valid message still takes the normal path.
+	var out []byte
+	valid := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("héllo"))
+	if err := h.conn.Invoke(context.Background(), "/dpsweep.redaction.v1.RedactionService/Redact", valid, &out, grpc.ForceCodecV2(rawCodec{})); err != nil {
+		t.Fatalf("valid Invoke() = %v", err)
 	}
 }

@@ -15,17 +15,26 @@ import (
 	"time"
 )
 
-// DevCerts are the PEM files of a throwaway CA with one server and one client
-// certificate, for development and tests. Never use them in production.
+// DevCerts are the PEM files of a throwaway CA with a server certificate and
+// client certificates, for development and tests. Never use them in production.
 type DevCerts struct {
 	CAFile                        string
 	ServerCertFile, ServerKeyFile string
+	// ClientCertFile and ClientKeyFile are the first client's.
 	ClientCertFile, ClientKeyFile string
+	dir                           string
 }
 
-// WriteDevCerts creates a CA, a server certificate for 127.0.0.1 and
-// localhost, and a client certificate with the given common name, in dir.
-func WriteDevCerts(dir, clientName string) (DevCerts, error) {
+// Client returns the certificate and key files of a client named when the
+// certificates were written.
+func (d DevCerts) Client(name string) (certFile, keyFile string) {
+	return filepath.Join(d.dir, "client-"+name+".pem"), filepath.Join(d.dir, "client-"+name+"-key.pem")
+}
+
+// WriteDevCerts creates in dir a CA, a server certificate for 127.0.0.1 and
+// localhost, and one client certificate per name (its common name), all
+// signed by that CA.
+func WriteDevCerts(dir string, clientNames ...string) (DevCerts, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return DevCerts{}, err
@@ -52,8 +61,7 @@ func WriteDevCerts(dir, clientName string) (DevCerts, error) {
 		CAFile:         filepath.Join(dir, "ca.pem"),
 		ServerCertFile: filepath.Join(dir, "server.pem"),
 		ServerKeyFile:  filepath.Join(dir, "server-key.pem"),
-		ClientCertFile: filepath.Join(dir, "client.pem"),
-		ClientKeyFile:  filepath.Join(dir, "client-key.pem"),
+		dir:            dir,
 	}
 	if err := writePEM(d.CAFile, "CERTIFICATE", caDER); err != nil {
 		return DevCerts{}, err
@@ -89,8 +97,14 @@ func WriteDevCerts(dir, clientName string) (DevCerts, error) {
 	if err := leaf(2, "localhost", x509.ExtKeyUsageServerAuth, d.ServerCertFile, d.ServerKeyFile); err != nil {
 		return DevCerts{}, fmt.Errorf("server certificate: %w", err)
 	}
-	if err := leaf(3, clientName, x509.ExtKeyUsageClientAuth, d.ClientCertFile, d.ClientKeyFile); err != nil {
-		return DevCerts{}, fmt.Errorf("client certificate: %w", err)
+	for i, name := range clientNames {
+		cert, key := d.Client(name)
+		if err := leaf(int64(3+i), name, x509.ExtKeyUsageClientAuth, cert, key); err != nil {
+			return DevCerts{}, fmt.Errorf("client certificate %s: %w", name, err)
+		}
+		if i == 0 {
+			d.ClientCertFile, d.ClientKeyFile = cert, key
+		}
 	}
 	return d, nil
 }

@@ -7,5 +7,6 @@ import (
 )
 
 func main() {
-	server.Main(server.Service{Name: "redaction", DefaultAddr: redaction.DefaultAddr, Register: redaction.Register})
+	cfg := redaction.DefaultConfig()
+	server.Main(server.Service{Name: "redaction", DefaultAddr: redaction.DefaultAddr, Flags: cfg.RegisterFlags, Register: cfg.Register})
 }
