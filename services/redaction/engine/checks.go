@@ -61,19 +61,47 @@ func entropy(s string) float64 {
 	if len(s) == 0 {
 		return 0
 	}
+	if len(s) < 256 {
+		var c8 [256]uint8
+		for i := 0; i < len(s); i++ {
+			c8[s[i]]++
+		}
+		sum := 0.0
+		for i := 0; i < len(s); i++ {
+			if c := c8[s[i]]; c > 0 {
+				sum += clog2c[c]
+				c8[s[i]] = 0
+			}
+		}
+		n := float64(len(s))
+		return math.Log2(n) - sum/n
+	}
 	var counts [256]int
 	for i := 0; i < len(s); i++ {
 		counts[s[i]]++
 	}
-	h, n := 0.0, float64(len(s))
+	// H = log2(n) - (1/n) * sum(c * log2(c)), with c*log2(c) from a table.
+	sum := 0.0
 	for _, c := range counts {
-		if c > 0 {
-			p := float64(c) / n
-			h -= p * math.Log2(p)
+		if c > 1 {
+			if c < len(clog2c) {
+				sum += clog2c[c]
+			} else {
+				sum += float64(c) * math.Log2(float64(c))
+			}
 		}
 	}
-	return h
+	n := float64(len(s))
+	return math.Log2(n) - sum/n
 }
+
+// clog2c[c] is c*log2(c).
+var clog2c = func() (t [1024]float64) {
+	for c := 1; c < len(t); c++ {
+		t[c] = float64(c) * math.Log2(float64(c))
+	}
+	return t
+}()
 
 // charClasses counts how many of lower, upper, digit and other bytes s has.
 func charClasses(s string) int {

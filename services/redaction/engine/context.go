@@ -17,11 +17,8 @@ func placeholder(v string) bool {
 	case '$', '%', '{', '<', '[', '*', '&', '!', '@', '(':
 		return true
 	}
-	lv := strings.ToLower(v)
-	for _, p := range placeholderWords {
-		if strings.Contains(lv, p) {
-			return true
-		}
+	if placeholderAC.contains(v) {
+		return true
 	}
 	same := true
 	for i := 1; i < len(v); i++ {
@@ -39,6 +36,8 @@ var placeholderWords = []string{
 	"null", "undefined", "process.env", "os.environ", "getenv", "env(", "vault:", "ssm:",
 	"secretsmanager", "arn:aws:", "secret_name", "keyvault", "todo", "fixme", "insert", "replace", "sample", "test123",
 }
+
+var placeholderAC = newACDFA(placeholderWords)
 
 // symbolClasses counts lower, upper, digit and symbol bytes of s, where the
 // separators _ - . / do not count as symbols (they make identifiers and paths).

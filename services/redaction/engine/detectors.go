@@ -311,6 +311,7 @@ func builtinDetectors() []*detector {
 					"build-202611231015-x",
 					"phone 210987654321",
 					"arn:aws:iam::aws:policy/ReadOnlyAccess",
+					"request_id=3d62fe17-c7ee-9b03-5c0c-697398703710",
 				},
 			},
 			priority: prioStrong, find: accountID,

@@ -101,6 +101,8 @@ type Engine struct {
 	entities  map[string]Category
 	// numeric are the detectors that read digit runs (keyword "digits").
 	numeric []*detector
+	// digitKW marks the keyword IDs of the digits.
+	digitKW []bool
 	pool    sync.Pool
 }
 
@@ -122,9 +124,8 @@ func New() *Engine {
 	}
 	// The digits trigger one dispatcher, which parses each run of digits
 	// once and hands it to every numeric detector.
-	digits := &detector{find: func(s *scan, _ string, end int) { e.numbers(s, end) }}
 	for _, b := range digitKeyword {
-		addKeyword(string(b), digits)
+		addKeyword(string(b), nil)
 	}
 	for _, d := range e.detectors {
 		e.entities[d.Entity] = d.Category
@@ -137,6 +138,21 @@ func New() *Engine {
 		}
 	}
 	e.ac = newACDFA(keywords)
+	e.digitKW = make([]bool, len(keywords))
+	for i, k := range keywords {
+		if len(k) == 1 && isDigit(k[0]) {
+			e.digitKW[i] = true
+			continue
+		}
+		// The skip over digit runs is exact only if no other keyword has
+		// two run bytes in a row.
+		for j := 1; j < len(k); j++ {
+			a, b := strings.IndexByte(runAlphabet, k[j-1]) >= 0, strings.IndexByte(runAlphabet, k[j]) >= 0
+			if a && b && (isDigit(k[j-1]) || isDigit(k[j])) {
+				panic("engine: keyword " + k + " holds a digit next to a run byte")
+			}
+		}
+	}
 	e.pool.New = func() any { return &scan{} }
 	return e
 }
@@ -180,12 +196,23 @@ func (e *Engine) Entities() []string {
 func (e *Engine) Detect(dst []Match, text string) []Match {
 	s := e.pool.Get().(*scan)
 	s.reset(text)
-	e.ac.scan(text, func(kw int32, end int) {
+	e.ac.scan(text, func(kw int32, end int) int {
+		if e.digitKW[kw] {
+			// A digit: parse the whole run once and resume after it. A run is
+			// digits and separators ending in a digit; no keyword ends inside
+			// one, and the only keyword prefixes ending in a digit after
+			// another run byte are the digits themselves (checked in New).
+			if r := e.numbers(s, end); r > end {
+				return r
+			}
+			return 0
+		}
 		k := e.ac.keywords[kw]
 		for _, d := range e.byKeyword[kw] {
 			s.det = d
 			d.find(s, k, end)
 		}
+		return 0
 	})
 	base := len(dst)
 	dst = resolve(dst, s.matches)
@@ -197,42 +224,88 @@ func (e *Engine) Detect(dst []Match, text string) []Match {
 
 // Repeats: once a value is detected, its other occurrences in the same text
 // are reported too ("password=X ... login with X failed"), for values of at
-// least minRepeatLen bytes and up to maxRepeatValues distinct values per text.
-const (
-	minRepeatLen    = 6
-	maxRepeatValues = 256
-)
+// least minRepeatLen bytes.
+const minRepeatLen = 6
 
 // propagate adds to dst[base:] (sorted, disjoint) every other occurrence of
-// the values it holds, keeping the result sorted and disjoint.
+// the values it holds, keeping the result sorted and disjoint. One pass over
+// the text: the last minRepeatLen bytes, packed into an integer, are looked
+// up in a bit filter and then in a map of anchors, minRepeatLen bytes from
+// the middle of each value (prefixes are shared: "-----BEGIN", "AKIA").
 func propagate(dst []Match, base int, text string) []Match {
 	found := dst[base:]
 	if len(found) == 0 {
 		return dst
 	}
+	const mask = 1<<(8*minRepeatLen) - 1
+	key := func(s string) uint64 {
+		var k uint64
+		for i := 0; i < minRepeatLen; i++ {
+			k = k<<8 | uint64(s[i])
+		}
+		return k
+	}
+	// A bit filter with about 64 bits per value keeps false hits rare.
+	shift := uint(64 - 12)
+	for n := len(found); n > 64 && shift > 64-24; n >>= 1 {
+		shift--
+	}
+	filter := make([]uint64, 1<<(64-shift)/64)
+	bit := func(k uint64) (int, uint64) {
+		h := (k * 0x9e3779b97f4a7c15) >> shift
+		return int(h >> 6), 1 << (h & 63)
+	}
+	type anchored struct{ found, offset int }
+	byPrefix := map[uint64][]anchored{}
 	seen := make(map[string]bool, len(found))
-	var extra []Match
-	for _, m := range found {
+	for i, m := range found {
 		v := text[m.Start:m.End]
 		if len(v) < minRepeatLen || seen[v] {
 			continue
 		}
-		if len(seen) == maxRepeatValues {
-			break
-		}
 		seen[v] = true
-		for i := 0; ; {
-			j := strings.Index(text[i:], v)
-			if j < 0 {
-				break
+		// Anchor in the middle, or, when values share their middle (JWTs share
+		// payload keys), at the nearest offset that no other value uses.
+		off, k, best := 0, uint64(0), -1
+		mid, last := (len(v)-minRepeatLen)/2, len(v)-minRepeatLen
+		for step := 0; step <= 2*last+1 && step < 24; step++ {
+			o := mid + (step+1)/2*7*(1-2*(step%2))
+			if o < 0 || o > last {
+				continue
 			}
-			st := i + j
-			i = st + len(v) // non-overlapping: the work stays linear in the text
-			if st == m.Start {
+			ck := key(v[o:])
+			if n := len(byPrefix[ck]); best < 0 || n < best {
+				off, k, best = o, ck, n
+				if n == 0 {
+					break
+				}
+			}
+		}
+		w, b := bit(k)
+		filter[w] |= b
+		byPrefix[k] = append(byPrefix[k], anchored{i, off})
+	}
+	if len(byPrefix) == 0 {
+		return dst
+	}
+	var extra []Match
+	var k uint64
+	for i := 0; i < len(text); i++ {
+		k = (k<<8 | uint64(text[i])) & mask
+		if i < minRepeatLen-1 {
+			continue
+		}
+		if w, b := bit(k); filter[w]&b == 0 {
+			continue
+		}
+		for _, a := range byPrefix[k] {
+			m := found[a.found]
+			st := i - minRepeatLen + 1 - a.offset
+			if st < 0 || st == m.Start || !strings.HasPrefix(text[st:], text[m.Start:m.End]) {
 				continue
 			}
 			r := m
-			r.Start, r.End = st, st+len(v)
+			r.Start, r.End = st, st+(m.End-m.Start)
 			r.Detector = m.Detector + "/repeat"
 			r.priority = 0
 			extra = append(extra, r)
@@ -241,7 +314,7 @@ func propagate(dst []Match, base int, text string) []Match {
 	if len(extra) == 0 {
 		return dst
 	}
-	// Repeats never displace a direct detection: resolve with the lowest priority.
+	// Repeats never displace a direct detection: they have the lowest priority.
 	all := append(append([]Match(nil), found...), extra...)
 	return resolve(dst[:base], all)
 }

@@ -54,7 +54,7 @@ func FuzzRedact(f *testing.F) {
 		}
 		for _, fd := range fs {
 			v := text[fd.UTF8.Start:fd.UTF8.End]
-			if len(v) >= minRepeatLen && len(fs) < maxRepeatValues && strings.Contains(out, v) {
+			if len(v) >= minRepeatLen && strings.Contains(out, v) {
 				t.Fatalf("output %q still holds detected %s value %q", out, fd.Entity, v)
 			}
 		}

@@ -75,12 +75,15 @@ func parseRun(t string, i int, r *digitRun) {
 	r.end = r.g[r.n-1].end
 }
 
-// numbers is the one keyword handler for the digits: it parses a new run and
-// runs every numeric detector on it.
-func (e *Engine) numbers(s *scan, end int) {
+// runAlphabet is every byte a digit run can hold.
+const runAlphabet = "0123456789 -./()"
+
+// numbers is the one keyword handler for the digits: it parses the run that
+// starts here, runs every numeric detector on it, and returns its end.
+func (e *Engine) numbers(s *scan, end int) int {
 	i := end - 1
 	if i < s.digitRunEnd {
-		return
+		return 0
 	}
 	parseRun(s.text, i, &s.run)
 	s.digitRunEnd = s.run.end
@@ -88,6 +91,7 @@ func (e *Engine) numbers(s *scan, end int) {
 		s.det = d
 		d.find(s, "", i)
 	}
+	return s.run.end
 }
 
 // wordBefore reports whether one of words (lower case) begins a word in the
@@ -106,7 +110,17 @@ func wordAfter(t string, i, window int, words ...string) bool {
 // a word (not preceded by a lower-case letter, so camelCase "sourceAccount"
 // counts and "laws" does not).
 func hasWord(t string, from, to int, words []string) bool {
+	var first [256]bool
+	for _, w := range words {
+		first[w[0]] = true
+		if isLower(w[0]) {
+			first[w[0]-'a'+'A'] = true
+		}
+	}
 	for i := from; i < to; i++ {
+		if !first[t[i]] {
+			continue
+		}
 		if i > from && isAlpha(t[i-1]) && !(isLower(t[i-1]) && isUpper(t[i])) {
 			continue // inside a word; a camelCase hump starts a new one
 		}
@@ -151,6 +165,9 @@ func accountID(s *scan, _ string, _ int) {
 			}
 		}
 		v := t[g.start:g.end]
+		if g.start >= 24 && uuidLike(t[g.start-24:g.end]) {
+			continue // the last group of a UUID
+		}
 		pls, ple := prevLine(t, g.start, 160)
 		strong := inARN(t, g.start) || accountPrefixed(t, g.start) || wordBefore(t, g.start, 48, accountWords...) ||
 			wordAfter(t, g.end, 24, "account", "acct", "eni-") || hasWord(t, pls, ple, accountWords) && csvCell(t, g.start, g.end)
@@ -315,20 +332,22 @@ func usSSN(s *scan, _ string, _ int) {
 	if r.plus || r.paren || isAlnum(at(t, r.start-1)) || isAlnum(at(t, r.end)) {
 		return
 	}
-	context := wordBefore(t, r.start, 32, "ssn", "social security", "ss#", "ss no", "soc sec", "sozialversicherung")
-	if r.n == 3 && r.size(0) == 3 && r.size(1) == 2 && r.size(2) == 4 && r.sep[0] == r.sep[1] && (r.sep[0] == '-' || r.sep[0] == ' ' && context) {
+	context := func() bool { return wordBefore(t, r.start, 32, ssnWords...) }
+	if r.n == 3 && r.size(0) == 3 && r.size(1) == 2 && r.size(2) == 4 && r.sep[0] == r.sep[1] && (r.sep[0] == '-' || r.sep[0] == ' ' && context()) {
 		if validSSN(atoi(t[r.g[0].start:r.g[0].end]), atoi(t[r.g[1].start:r.g[1].end]), atoi(t[r.g[2].start:r.g[2].end])) {
 			s.add(r.start, r.end, ConfidenceHigh)
 		}
 		return
 	}
-	if r.n == 1 && r.size(0) == 9 && context {
+	if r.n == 1 && r.size(0) == 9 && context() {
 		v := t[r.start:r.end]
 		if validSSN(atoi(v[:3]), atoi(v[3:5]), atoi(v[5:])) {
 			s.add(r.start, r.end, ConfidenceHigh)
 		}
 	}
 }
+
+var ssnWords = []string{"ssn", "social security", "ss#", "ss no", "soc sec", "sozialversicherung"}
 
 var phoneWords = []string{"phone", "tel", "mobile", "cell", "fax", "call", "whatsapp", "sms", "contact", "ph.", "ph:", "mob"}
 
@@ -389,7 +408,7 @@ func phoneNumber(s *scan, _ string, _ int) {
 	}
 	// Anything else needs a word like "phone" before it.
 	d := r.digits(0, r.n-1)
-	if d < 7 || d > 15 || isAlnum(at(t, start-1)) || !wordBefore(t, start, 32, phoneWords...) {
+	if d < 7 || d > 15 || isAlnum(at(t, start-1)) || r.n == 1 && d != 10 && d != 11 || !wordBefore(t, start, 32, phoneWords...) {
 		return
 	}
 	raw := t[start:r.end]

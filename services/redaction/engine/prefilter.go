@@ -111,16 +111,27 @@ func newACDFA(keywords []string) *acDFA {
 }
 
 // scan calls hit(keywordID, end) for every keyword occurrence, where end is
-// the byte offset just past it. It allocates nothing.
-func (d *acDFA) scan(text string, hit func(kw int32, end int)) {
+// the byte offset just past it. hit may return a position r beyond end to
+// resume the scan there: the caller has consumed the bytes between, promises
+// that no keyword ends inside them, and that no keyword prefix longer than
+// one byte ends at r-1, so the state there is the root's transition on
+// text[r-1]. It allocates nothing.
+func (d *acDFA) scan(text string, hit func(kw int32, end int) int) {
 	delta, class, n := d.delta, &d.class, uint32(d.nclass)
 	row := uint32(0)
 	for i := 0; i < len(text); i++ {
 		e := delta[row+uint32(class[text[i]])]
 		row = e >> 1
 		if e&1 != 0 {
+			resume := 0
 			for _, kw := range d.outputs[row/n] {
-				hit(kw, i+1)
+				if r := hit(kw, i+1); r > resume {
+					resume = r
+				}
+			}
+			if resume > i+1 {
+				row = delta[class[text[resume-1]]] >> 1
+				i = resume - 1
 			}
 		}
 	}
@@ -131,4 +142,18 @@ func lower(b byte) byte {
 		return b + 'a' - 'A'
 	}
 	return b
+}
+
+// contains reports whether any keyword occurs in text.
+func (d *acDFA) contains(text string) bool {
+	delta, class := d.delta, &d.class
+	row := uint32(0)
+	for i := 0; i < len(text); i++ {
+		e := delta[row+uint32(class[text[i]])]
+		if e&1 != 0 {
+			return true
+		}
+		row = e >> 1
+	}
+	return false
 }
