@@ -81,9 +81,11 @@ func allowedSuffix(suf string) bool {
 
 // notSecretKeys are key names that hold identifiers, not secrets, although
 // they contain a secret word: AWS pagination and idempotency tokens.
-var notSecretKeys = []string{"nexttoken", "next_token", "pagetoken", "page_token", "paginationtoken", "pagination_token",
-	"continuationtoken", "continuation_token", "idempotencytoken", "idempotency_token", "clienttoken", "client_request_token",
-	"clientrequesttoken", "synctoken", "resumptiontoken", "tokenid", "token_id", "secretid", "secret_id", "secretname", "secret_name"}
+// Compared without '_', '-' and '.'.
+var notSecretKeys = []string{"nexttoken", "pagetoken", "paginationtoken", "continuationtoken", "idempotencytoken",
+	"clienttoken", "clientrequesttoken", "synctoken", "resumptiontoken", "tokenid", "secretid", "secretname",
+	"proxypass", "fastcgipass", "uwsgipass", "grpcpass", "scgipass", "bypass", "compass", "sortkey", "partitionkey",
+	"primarykey", "foreignkey", "hashkey", "rangekey", "objectkey", "s3key", "cachekey", "keyid", "publickey"}
 
 // secretAssignment finds secrets assigned to a password, secret, token or
 // API-key name: `password = value`, `"token": "value"`, `--secret value`,
@@ -99,17 +101,35 @@ func secretAssignment(s *scan, kw string, end int) {
 	}
 	keyEnd := spanWhile(t, end, 32, isWord)
 	suffix := t[end:keyEnd]
-	if kw == "pass" && suffix != "" || !allowedSuffix(suffix) {
+	if (kw == "pass" || kw == "_key") && suffix != "" || !allowedSuffix(suffix) {
 		return
 	}
-	key := strings.ToLower(t[keyStart:keyEnd])
+	if kw == "identified by" {
+		// SQL: IDENTIFIED BY 'password'.
+		i := spanWhile(t, end, 4, func(b byte) bool { return b == ' ' })
+		if q := at(t, i); q == '"' || q == '\'' {
+			if vs, ve, ok := assignedValue(t, i, false); ok && secretLike(t[vs:ve], false) {
+				s.add(vs, ve, ConfidenceHigh)
+			}
+		}
+		return
+	}
+	var kb [96]byte
+	key := kb[:0]
+	for j := keyStart; j < keyEnd; j++ {
+		if b := t[j]; b != '_' && b != '-' && b != '.' {
+			key = append(key, lower(b))
+		}
+	}
 	for _, k := range notSecretKeys {
-		if strings.HasSuffix(key, k) {
+		if len(key) >= len(k) && string(key[len(key)-len(k):]) == k {
 			return
 		}
 	}
-	if from := backWhile(t, keyStart, 160, func(b byte) bool { return !isSpace(b) && b != '"' }); containsFold(t, from, keyStart, "arn:") {
-		return // an ARN's resource type, as in arn:aws:secretsmanager:...:secret:name
+	if at(t, keyStart-1) == ':' {
+		if from := backWhile(t, keyStart, 160, func(b byte) bool { return !isSpace(b) && b != '"' }); containsFold(t, from, keyStart, "arn:") {
+			return // an ARN's resource type, as in arn:aws:secretsmanager:...:secret:name
+		}
 	}
 	before := at(t, keyStart-1)
 	i := keyEnd
@@ -117,12 +137,31 @@ func secretAssignment(s *scan, kw string, end int) {
 	if b := at(t, i); (b == '"' || b == '\'') && before == b {
 		i++
 		quotedKey = true
+		if at(t, i) == ']' { // config["MAIL_PASSWORD"] = "..."
+			i++
+		}
 	}
 	for j := 0; j < 4 && (at(t, i) == ' ' || at(t, i) == '\t'); j++ {
 		i++
 	}
 	strict := false // the value must look unmistakably random
+	needQuote := false
+	sibling, hasSibling := 0, false
+	if quotedKey && at(t, i) == ',' {
+		sibling, hasSibling = siblingValue(t, i)
+	}
 	switch b := at(t, i); {
+	case hasSibling:
+		// {"Key": "DBPassword", "Value": "..."}: name and value in sibling fields.
+		i = sibling
+	case b == ',' && quotedKey, b == '|' && at(t, i+1) == '|', b == '?' && at(t, i+1) == '?':
+		// getenv("DB_PASSWORD", "value"), define('DB_PASSWORD', 'value'),
+		// env.SECRET || 'value': a string literal after the name.
+		i++
+		if b != ',' {
+			i++
+		}
+		needQuote = true
 	case b == '=' && at(t, i+1) == '>', b == ':' && at(t, i+1) == '=':
 		i += 2
 	case b == '=' && at(t, i+1) != '=':
@@ -150,16 +189,28 @@ func secretAssignment(s *scan, kw string, end int) {
 	for j := 0; j < 4 && (at(t, i) == ' ' || at(t, i) == '\t'); j++ {
 		i++
 	}
+	if q := at(t, i); needQuote && q != '"' && q != '\'' && q != '`' {
+		return
+	}
 	vs, ve, ok := assignedValue(t, i, before == '<')
+	if ok && vs == ve && !needQuote {
+		// "DatadogApiKey:" closing its line: the value may sit in a nested
+		// "Default:" or "Value:" field below.
+		if j, found := siblingValue(t, i); found {
+			j = spanWhile(t, j, 4, func(b byte) bool { return b == ' ' || b == '\t' })
+			vs, ve, ok = assignedValue(t, j, false)
+		}
+	}
 	if !ok {
 		return
 	}
 	v := t[vs:ve]
-	if !secretLike(v, strict) || kw == "pwd" && pathLike(v) {
+	ok, h := secretLikeH(v, strict)
+	if !ok {
 		return
 	}
 	conf := ConfidenceMedium
-	if entropy(v) >= 3.5 && len(v) >= 12 {
+	if h >= 3.5 && len(v) >= 12 {
 		conf = ConfidenceHigh
 	}
 	if before == '?' || before == '&' {
@@ -174,12 +225,21 @@ func secretAssignment(s *scan, kw string, end int) {
 // field that holds the value (`value:`, `"ParameterValue":`), and returns
 // where that value starts.
 func siblingValue(t string, i int) (int, bool) {
-	limit := min(len(t), i+64)
+	limit := min(len(t), i+96)
 	for j := i; j+5 <= limit; j++ {
-		if !hasPrefixFold(t, j, "value") || isLower(at(t, j+5)) {
+		var w int
+		switch {
+		case hasPrefixFold(t, j, "value"):
+			w = 5
+		case hasPrefixFold(t, j, "default"):
+			w = 7
+		default:
 			continue
 		}
-		k := j + 5
+		if isLower(at(t, j+w)) || isAlpha(at(t, j-1)) && !(isLower(at(t, j-1)) && isUpper(t[j])) {
+			continue
+		}
+		k := j + w
 		if b := at(t, k); b == '"' || b == '\'' {
 			k++
 		}
@@ -212,19 +272,59 @@ func assignedValue(t string, i int, xml bool) (int, int, bool) {
 // than a placeholder, reference, identifier or expression. strict asks for
 // values that look random even without an assignment operator.
 func secretLike(v string, strict bool) bool {
-	if len(v) < 8 || placeholder(v) || strings.ContainsAny(v, "()") || uuidLike(v) {
-		return false
-	}
-	classes, h := symbolClasses(v), entropy(v)
-	if strict {
-		return len(v) >= 12 && classes >= 3 && h >= 3.5
-	}
-	return classes >= 2 && h >= 2.5
+	ok, _ := secretLikeH(v, strict)
+	return ok
 }
 
-// pathLike: /home/ec2-user/app, ./bin, ~/src.
+// secretLikeH is secretLike that also returns the value's entropy.
+func secretLikeH(v string, strict bool) (bool, float64) {
+	if len(v) < 8 || strings.ContainsAny(v, "()") || uuidLike(v) || strings.Contains(v, "://") || pathLike(v) {
+		return false, 0
+	}
+	classes := symbolClasses(v)
+	if !hexKey(v) && (classes < 2 || strict && (classes < 3 || len(v) < 12)) {
+		return false, 0
+	}
+	if classes == 2 && len(v) < 20 && strings.IndexFunc(v, func(r rune) bool { return !isAlpha(byte(r)) || r > 127 }) < 0 {
+		return false, 0 // an identifier such as ParameterValue
+	}
+	if placeholder(v) {
+		return false, 0
+	}
+	h := entropy(v)
+	switch {
+	case hexKey(v):
+		return h >= 3, h
+	case strict:
+		return h >= 3.2, h
+	}
+	return h >= 2.5, h
+}
+
+// hexKey: 32 or more hexadecimal digits with letters and digits, the shape
+// of many API keys.
+func hexKey(v string) bool {
+	if len(v) < 32 {
+		return false
+	}
+	var letter, digit bool
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; {
+		case isDigit(b):
+			digit = true
+		case isHex(b):
+			letter = true
+		default:
+			return false
+		}
+	}
+	return letter && digit
+}
+
+// pathLike: /home/ec2-user/app, ./bin, ~/src, logs/2024/app: lower-case
+// path segments (secrets with a slash are base64 and hold upper case).
 func pathLike(v string) bool {
-	if !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "./") && !strings.HasPrefix(v, "~/") {
+	if !strings.Contains(v, "/") {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
@@ -261,9 +361,14 @@ func shortFlagPassword(s *scan, kw string, end int) {
 	if b := at(t, end-len(kw)-1); b != ' ' && b != '\t' {
 		return
 	}
-	ve := spanWhile(t, end, 256, func(b byte) bool { return !isSpace(b) && b != '"' && b != '\'' })
-	if v := t[end:ve]; ve > end && secretLike(v, false) && entropy(v) >= 3 {
-		s.add(end, ve, ConfidenceMedium)
+	strict := false
+	vs := end
+	if at(t, end) == ' ' { // docker login -u user -p value
+		vs, strict = end+1, true
+	}
+	ve := spanWhile(t, vs, 256, func(b byte) bool { return !isSpace(b) && b != '"' && b != '\'' })
+	if v := t[vs:ve]; ve > vs && secretLike(v, strict) && entropy(v) >= 3 {
+		s.add(vs, ve, ConfidenceMedium)
 	}
 }
 

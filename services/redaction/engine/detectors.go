@@ -111,6 +111,18 @@ func builtinDetectors() []*detector {
 		},
 		{
 			Detector: Detector{
+				Name: "presigned-url-signature", Entity: "URL_CREDENTIALS", Category: CategoryCredential,
+				Description: "presigned-URL signatures and security tokens in query strings without a scheme (request lines, logs)",
+				Keywords:    []string{"x-amz-signature=", "x-amz-security-token=", "x-goog-signature="},
+				TruePositives: []string{
+					"GET /exports/a.csv?X-Amz-Date=20240611T101500Z&X-Amz-Signature=fe4c2fb55161baf46393497cc2d397eb77f0be3ec75eec07cfb880c68df6b641 HTTP/1.1",
+				},
+				FalsePositives: []string{"X-Amz-Signature=<signature>", "the X-Amz-Signature= parameter"},
+			},
+			priority: prioURL, find: presignedParam,
+		},
+		{
+			Detector: Detector{
 				Name: "http-authorization", Entity: "HTTP_AUTHORIZATION", Category: CategoryCredential,
 				Description: "the credential of Basic (base64 user:password) and Bearer authorization values",
 				Keywords:    []string{"basic ", "bearer "},
@@ -234,8 +246,8 @@ func builtinDetectors() []*detector {
 			Detector: Detector{
 				Name: "azure-storage-key", Entity: "AZURE_STORAGE_KEY", Category: CategoryCredential,
 				Description:    "Azure storage account keys in connection strings (AccountKey=...)",
-				Keywords:       []string{"accountkey="},
-				TruePositives:  []string{"DefaultEndpointsProtocol=https;AccountName=logs;AccountKey=Xq9Zk2mV7tP4sL8nR3wY6cB1dF5hJ0gA2eT4uI7oK9pL3mN6bV8cX1zQ5wE2rT7yU0iO4pA6sD9fG3hJ5kL8zX1c==;EndpointSuffix=core.windows.net"},
+				Keywords:       []string{"accountkey=", "account-key ", "account-key=", "account_key=", "account_key: ", "account_key = "},
+				TruePositives:  []string{"DefaultEndpointsProtocol=https;AccountName=logs;AccountKey=Xq9Zk2mV7tP4sL8nR3wY6cB1dF5hJ0gA2eT4uI7oK9pL3mN6bV8cX1zQ5wE2rT7yU0iO4pA6sD9fG3hJ5kL8zX1c==;EndpointSuffix=core.windows.net", "az storage blob upload --account-name build --account-key Uhjn70SWF7pIlKU13KGvp2P6ko+f1a9ASvNL9WEIBHQBIFE+qbVvP2o/6kuZq2uQfwVQ4k7OToAqrTJSCC0kwA== -c artifacts"},
 				FalsePositives: []string{"AccountKey=<your-key>", "AccountKey="},
 			},
 			priority: prioToken, find: azureStorageKey,
@@ -244,7 +256,7 @@ func builtinDetectors() []*detector {
 			Detector: Detector{
 				Name: "secret-assignment", Entity: "SECRET_ASSIGNMENT", Category: CategoryCredential,
 				Description: "values assigned to password, secret, token and API-key names in code, configuration, command lines and query strings, when the value looks random (placeholders and references are left alone)",
-				Keywords:    []string{"password", "passwd", "pwd", "pass", "secret", "token", "apikey", "api_key", "api-key", "passphrase"},
+				Keywords:    []string{"password", "passwd", "pwd", "pass", "secret", "token", "apikey", "api_key", "api-key", "api key", "passphrase", "_key", "identified by"},
 				TruePositives: []string{
 					"DB_PASSWORD=Xk9#mQ2$vL7n",
 					`{"client_secret": "f3Kq8ZmV2tP9sL4n"}`,
@@ -390,7 +402,7 @@ func builtinDetectors() []*detector {
 			Detector: Detector{
 				Name: "date-of-birth", Entity: "DATE_OF_BIRTH", Category: CategoryPII,
 				Description:    "dates after date of birth, DOB, born on or birthday",
-				Keywords:       []string{"date of birth", "dateofbirth", "dob", "d.o.b", "birth date", "birthdate", "birth_date", "date_of_birth", "born on", "birthday"},
+				Keywords:       []string{"date of birth", "dateofbirth", "dob", "d.o.b", "birth date", "birthdate", "birth_date", "date_of_birth", "born on", "birthday", "geboren am", "geburtsdatum", "né le", "née le", "date de naissance", "fecha de nacimiento", "data di nascita"},
 				TruePositives:  []string{"DOB: 1985-03-14", "date of birth 14/03/1985", "born on March 14, 1985", "Birthday: 5 June 1990"},
 				FalsePositives: []string{"Adobe 2024-01-01", "DOB: unknown", "birthday party on Friday"},
 			},

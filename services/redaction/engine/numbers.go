@@ -46,7 +46,7 @@ func (r *digitRun) sameSep(i, j int, sep byte) bool {
 
 // parseRun reads the digit run that starts at i.
 func parseRun(t string, i int, r *digitRun) {
-	*r = digitRun{start: i, plus: at(t, i-1) == '+', paren: at(t, i-1) == '('}
+	r.start, r.n, r.plus, r.paren = i, 0, at(t, i-1) == '+', at(t, i-1) == '(' // the arrays are overwritten as the run is read
 	for {
 		gs := i
 		i = spanWhile(t, i, len(t), isDigit)
@@ -87,6 +87,11 @@ func (e *Engine) numbers(s *scan, end int) int {
 	}
 	parseRun(s.text, i, &s.run)
 	s.digitRunEnd = s.run.end
+	// Every numeric detector needs seven digits or four groups, except the
+	// IBAN, which needs two capital letters before its check digits.
+	if r := &s.run; r.n < 4 && r.digits(0, r.n-1) < 7 && !(isUpper(at(s.text, i-1)) && isUpper(at(s.text, i-2))) {
+		return s.run.end
+	}
 	for _, d := range e.numeric {
 		s.det = d
 		d.find(s, "", i)
@@ -167,6 +172,9 @@ func accountID(s *scan, _ string, _ int) {
 		v := t[g.start:g.end]
 		if g.start >= 24 && uuidLike(t[g.start-24:g.end]) {
 			continue // the last group of a UUID
+		}
+		if at(t, g.end) == '-' && wordAfter(t, g.end, 64, "apps.googleusercontent.com") {
+			continue // a Google OAuth client ID
 		}
 		pls, ple := prevLine(t, g.start, 160)
 		strong := inARN(t, g.start) || accountPrefixed(t, g.start) || wordBefore(t, g.start, 48, accountWords...) ||
@@ -406,7 +414,11 @@ func phoneNumber(s *scan, _ string, _ int) {
 		}
 		return
 	}
-	// Anything else needs a word like "phone" before it.
+	// Anything else needs a word like "phone" before it, and must not be
+	// shaped like a date or version (22.05.1969, 2411.05.12, 03/15/85).
+	if r.n == 3 && (r.sep[0] == '.' || r.sep[0] == '/') && r.sep[0] == r.sep[1] && r.size(1) <= 2 && (r.size(0) <= 2 || r.size(2) <= 2) {
+		return
+	}
 	d := r.digits(0, r.n-1)
 	if d < 7 || d > 15 || isAlnum(at(t, start-1)) || r.n == 1 && d != 10 && d != 11 || !wordBefore(t, start, 32, phoneWords...) {
 		return
@@ -449,7 +461,8 @@ func ipv4(s *scan, _ string, _ int) {
 			}
 		}
 		if !ok || wordBefore(t, start, 20, "version", "ver ", "ver.", "build", "release", "v.", "oid", "firmware", "section", "sect.",
-			"figure", "fig.", "table", "chapter", "step", "clause", "rule", "tag", "image", "§", "rev", "patch") {
+			"figure", "fig.", "table", "chapter", "step", "clause", "rule", "tag", "image", "§", "rev", "patch", "control",
+			"requirement", "paragraph", "appendix", "article", "item", "benchmark", "cis ", "nist") {
 			continue
 		}
 		conf := ConfidenceHigh

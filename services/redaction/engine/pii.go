@@ -109,6 +109,14 @@ func ipv6(s *scan, _ string, end int) {
 		return // "a::b", "10::20"
 	}
 	a, err := netip.ParseAddr(t[st:en])
+	if err != nil {
+		// "2001:db8::1:8080" in access logs: drop a trailing decimal port.
+		if c := strings.LastIndexByte(t[st:en], ':'); c > 0 && en-(st+c+1) >= 2 && atoi(t[st+c+1:en]) >= 0 {
+			if b, err2 := netip.ParseAddr(t[st : st+c]); err2 == nil {
+				a, err, en = b, nil, st+c
+			}
+		}
+	}
 	if err != nil || !a.Is6() || a.IsUnspecified() {
 		return
 	}

@@ -28,7 +28,7 @@ func awsKeyID(s *scan, kw string, end int) {
 		body++
 	}
 	stop := spanWhile(t, body, 16, isB32Up)
-	if stop-body != 16 || isAlnum(at(t, stop)) {
+	if stop-body != 16 || isAlnum(at(t, stop)) || filler(t[body:stop]) {
 		return
 	}
 	conf := ConfidenceHigh
@@ -84,7 +84,7 @@ func prefixed(min, max int, ok func(byte) bool, conf Confidence) func(*scan, str
 			return
 		}
 		stop := spanWhile(t, end, max+1, ok)
-		if n := stop - end; n < min || n > max {
+		if n := stop - end; n < min || n > max || filler(t[end:stop]) {
 			return
 		}
 		s.add(start, stop, conf)
@@ -121,7 +121,7 @@ func googleAPIKey(s *scan, kw string, end int) {
 		return
 	}
 	stop := spanWhile(t, end, 36, isB64URL)
-	if stop-end != 35 {
+	if stop-end != 35 || filler(t[end:stop]) {
 		return
 	}
 	s.add(start, stop, ConfidenceHigh)
@@ -135,7 +135,7 @@ func stripeKey(s *scan, kw string, end int) {
 		return
 	}
 	stop := spanWhile(t, end, 248, isAlnum)
-	if stop-end < 24 {
+	if stop-end < 24 || filler(t[end:stop]) {
 		return
 	}
 	conf := ConfidenceHigh
@@ -153,7 +153,7 @@ func slackToken(s *scan, kw string, end int) {
 		return
 	}
 	stop := spanWhile(t, end, 256, isAlnumDash)
-	if stop-end < 10 {
+	if stop-end < 10 || filler(t[end:stop]) {
 		return
 	}
 	digits := false
@@ -179,7 +179,7 @@ func slackWebhook(s *scan, kw string, end int) {
 		start -= 7
 	}
 	stop := spanWhile(t, end, 128, func(b byte) bool { return isAlnum(b) || b == '/' || b == '_' || b == '-' })
-	if stop-end < 20 || strings.Count(t[end:stop], "/") < 2 {
+	if stop-end < 20 || strings.Count(t[end:stop], "/") < 2 || filler(t[end:stop]) {
 		return
 	}
 	s.add(start, stop, ConfidenceHigh)
@@ -257,6 +257,9 @@ func privateKey(s *scan, kw string, end int) {
 		}
 	}
 	if s.pemEnd >= 0 && s.pemEnd-bodyStart <= maxBlock {
+		if !keyMaterial(t, bodyStart, s.pemEnd) {
+			return // "...", "<paste your key here>"
+		}
 		stop := s.pemEnd + 8
 		if i := strings.Index(t[stop:min(len(t), stop+80)], "-----"); i >= 0 {
 			stop += i + 5
@@ -270,14 +273,36 @@ func privateKey(s *scan, kw string, end int) {
 	})
 	s.pemSkip = stop
 	// Without an END line, only a body that holds key material counts.
-	for i := bodyStart; i < stop; {
-		j := spanWhile(t, i, stop-i, isB64)
+	if keyMaterial(t, bodyStart, stop) {
+		s.add(start, stop, ConfidenceHigh)
+	}
+}
+
+// keyMaterial: a PEM body holds a base64 run of at least 24 characters.
+func keyMaterial(t string, from, to int) bool {
+	for i := from; i < to; {
+		j := spanWhile(t, i, to-i, isB64)
 		if j-i >= 24 {
-			s.add(start, stop, ConfidenceHigh)
-			return
+			return true
 		}
 		i = j + 1
 	}
+	return false
+}
+
+// filler reports a token body that is a placeholder: mostly one repeated
+// character ("XXXXXXXX", "xxxx", "0000") or too uniform to be random.
+func filler(body string) bool {
+	if len(body) < 8 {
+		return false
+	}
+	var counts [256]uint16
+	top := uint16(0)
+	for i := 0; i < len(body); i++ {
+		counts[body[i]]++
+		top = max(top, counts[body[i]])
+	}
+	return int(top)*2 >= len(body) || entropy(body) < 2.5
 }
 
 // awsSessionTokenPrefix: STS session tokens start with one of two known

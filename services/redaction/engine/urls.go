@@ -105,3 +105,12 @@ func urlTerminator(t string, i int) bool {
 		return b < 0x20
 	}
 }
+
+// presignedParam: the value of a presigned-URL signature or token parameter.
+func presignedParam(s *scan, kw string, end int) {
+	t := s.text
+	ve := spanWhile(t, end, 4096, func(b byte) bool { return isB64URL(b) || b == '%' || b == '+' || b == '/' || b == '=' })
+	if ve-end >= 16 && !filler(t[end:ve]) {
+		s.add(end, ve, ConfidenceHigh)
+	}
+}

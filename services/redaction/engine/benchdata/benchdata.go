@@ -17,11 +17,11 @@ type Kind string
 
 // Corpus kinds.
 const (
-	Prose  Kind = "prose"
-	JSON   Kind = "json"
-	Logs   Kind = "logs"
-	Dense  Kind = "dense"
-	Kinds       = "prose,json,logs,dense"
+	Prose Kind = "prose"
+	JSON  Kind = "json"
+	Logs  Kind = "logs"
+	Dense Kind = "dense"
+	Kinds      = "prose,json,logs,dense"
 )
 
 // Generate returns about size bytes of the kind, and for Dense the planted
