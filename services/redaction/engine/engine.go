@@ -237,6 +237,9 @@ func propagate(dst []Match, base int, text string) []Match {
 	if len(found) == 0 {
 		return dst
 	}
+	if len(found) <= 8 || len(text)*len(found) <= 1<<20 {
+		return propagateFew(dst, base, text)
+	}
 	const mask = 1<<(8*minRepeatLen) - 1
 	key := func(s string) uint64 {
 		var k uint64
@@ -315,6 +318,50 @@ func propagate(dst []Match, base int, text string) []Match {
 		return dst
 	}
 	// Repeats never displace a direct detection: they have the lowest priority.
+	all := append(append([]Match(nil), found...), extra...)
+	return resolve(dst[:base], all)
+}
+
+// propagateFew is propagate for a handful of values: a direct search per
+// value, with no tables to build.
+func propagateFew(dst []Match, base int, text string) []Match {
+	found := dst[base:]
+	var extra []Match
+	for k, m := range found {
+		v := text[m.Start:m.End]
+		if len(v) < minRepeatLen {
+			continue
+		}
+		dup := false
+		for _, o := range found[:k] {
+			if text[o.Start:o.End] == v {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		for i := 0; ; {
+			j := strings.Index(text[i:], v)
+			if j < 0 {
+				break
+			}
+			st := i + j
+			i = st + len(v) // non-overlapping, so the work stays linear
+			if st == m.Start {
+				continue
+			}
+			r := m
+			r.Start, r.End = st, st+len(v)
+			r.Detector = m.Detector + "/repeat"
+			r.priority = 0
+			extra = append(extra, r)
+		}
+	}
+	if len(extra) == 0 {
+		return dst
+	}
 	all := append(append([]Match(nil), found...), extra...)
 	return resolve(dst[:base], all)
 }

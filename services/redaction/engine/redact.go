@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -110,6 +112,8 @@ type Keys struct {
 	hash        []byte      // HMAC-SHA256 key for pseudonyms
 	fingerprint []byte      // HMAC-SHA256 key for finding fingerprints
 	aead        cipher.AEAD // AES-256-GCM for OperatorEncrypt
+	// Keyed HMAC states, reused: keying a new one per value costs more than the hash.
+	hashMACs, fpMACs sync.Pool
 }
 
 // NewKeys builds keys from a hash key (at least 32 bytes) and a 32-byte
@@ -131,7 +135,10 @@ func NewKeys(hashKey, encryptionKey []byte) (*Keys, error) {
 	}
 	fp := hmac.New(sha256.New, hashKey)
 	fp.Write([]byte("dpsweep finding fingerprint v1"))
-	return &Keys{hash: append([]byte(nil), hashKey...), fingerprint: fp.Sum(nil), aead: aead}, nil
+	k := &Keys{hash: append([]byte(nil), hashKey...), fingerprint: fp.Sum(nil), aead: aead}
+	k.hashMACs.New = func() any { return &keyedMAC{h: hmac.New(sha256.New, k.hash)} }
+	k.fpMACs.New = func() any { return &keyedMAC{h: hmac.New(sha256.New, k.fingerprint)} }
+	return k, nil
 }
 
 // RandomKeys returns fresh random keys: pseudonyms and tokens made with
@@ -151,18 +158,29 @@ func RandomKeys() *Keys {
 	return k
 }
 
-func (k *Keys) mac(key []byte, v string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(v))
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(m.Sum(sum[:0])[:8])
+// keyedMAC is a keyed HMAC state with scratch space, pooled.
+type keyedMAC struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func mac(pool *sync.Pool, v string) string {
+	m := pool.Get().(*keyedMAC)
+	m.h.Reset()
+	m.buf = append(m.buf[:0], v...)
+	m.h.Write(m.buf)
+	m.buf = m.h.Sum(m.buf[:0])
+	var out [16]byte
+	hex.Encode(out[:], m.buf[:8])
+	pool.Put(m)
+	return string(out[:])
 }
 
 // Pseudonym is the keyed hash OperatorHash puts in place of v.
-func (k *Keys) Pseudonym(v string) string { return k.mac(k.hash, v) }
+func (k *Keys) Pseudonym(v string) string { return mac(&k.hashMACs, v) }
 
 // Fingerprint is the keyed fingerprint reported in findings.
-func (k *Keys) Fingerprint(v string) string { return k.mac(k.fingerprint, v) }
+func (k *Keys) Fingerprint(v string) string { return mac(&k.fpMACs, v) }
 
 const encPrefix = "[ENC:"
 
@@ -313,7 +331,11 @@ func (r *Redactor) apply(b *strings.Builder, oc OperatorConfig, entity, v string
 		if r.Keys == nil {
 			return ErrNoKeys
 		}
-		b.WriteString("[" + entity + ":" + r.Keys.Pseudonym(v) + "]")
+		b.WriteByte('[')
+		b.WriteString(entity)
+		b.WriteByte(':')
+		b.WriteString(r.Keys.Pseudonym(v))
+		b.WriteByte(']')
 	case OperatorEncrypt:
 		if r.Keys == nil {
 			return ErrNoKeys
@@ -327,7 +349,9 @@ func (r *Redactor) apply(b *strings.Builder, oc OperatorConfig, entity, v string
 		if oc.Replacement != "" {
 			b.WriteString(oc.Replacement)
 		} else {
-			b.WriteString("[" + entity + "]")
+			b.WriteByte('[')
+			b.WriteString(entity)
+			b.WriteByte(']')
 		}
 	}
 	return nil
