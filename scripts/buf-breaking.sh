@@ -23,5 +23,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 git archive "$base" proto buf.yaml | tar -x -C "$tmp"
 mkdir -p "$tmp/.cache" && cp -r .cache/proto "$tmp/.cache/"
 "$buf" build "$tmp" -o "$tmp/base.binpb"
-"$buf" breaking --against "$tmp/base.binpb"
+"$buf" build -o "$tmp/current.binpb"
+# Both sides as single images, compared with the FILE rules of buf.yaml.
+"$buf" breaking "$tmp/current.binpb" --against "$tmp/base.binpb" --config '{"version":"v2","breaking":{"use":["FILE"]}}'
+
 echo "buf-breaking: no breaking change against $base"

@@ -270,4 +270,3 @@ func oneKiB() string {
 	line := "2026-11-23T10:15:00Z INFO user jane.doe@example.org logged in from 203.0.113.45 using key AKIA2OGYBAH6STMMNXNN; request_id=4f1c2a9e-77b1-4c1d-9d2e-1f0a3b5c7d9e path=/api/v1/portfolios/port-abc123 status=200\n"
 	return strings.Repeat(line, 1024/len(line)+1)[:1024]
 }
-
