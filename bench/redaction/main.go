@@ -36,6 +36,7 @@ func run(args []string) error {
 	gitleaks := fs.String("gitleaks", "", "gitleaks binary")
 	dpsweep := fs.String("dpsweep", "", "dpsweep binary")
 	srv := fs.String("server", "", "dpsweep-redaction binary (latency)")
+	addr := fs.String("addr", "", "address of a running RedactionService to load instead of starting -server (latency)")
 	ghz := fs.String("ghz", "", "ghz binary (latency, optional)")
 	rate := fs.Float64("rate", 5000, "requests per second (latency)")
 	dur := fs.Duration("duration", 30*time.Second, "load duration (latency)")
@@ -49,10 +50,10 @@ func run(args []string) error {
 		}
 		return throughput(*size, *dir, *gitleaks, *dpsweep)
 	case "latency":
-		if *srv == "" {
-			return errors.New("latency needs -server")
+		if *srv == "" && *addr == "" {
+			return errors.New("latency needs -server or -addr")
 		}
-		return latency(*srv, *ghz, *rate, *dur)
+		return latency(*srv, *addr, *ghz, *rate, *dur)
 	}
 	return errors.New("usage: redaction [flags] throughput|latency")
 }
@@ -193,16 +194,29 @@ func recallGitleaks(report, text string, planted []string) (float64, error) {
 
 // latency starts the redaction server, loads it with 1 KiB texts at rate
 // for d with the open-loop client and, when given, with ghz.
-func latency(server, ghz string, rate float64, d time.Duration) error {
+func latency(server, addr, ghz string, rate float64, d time.Duration) error {
+	if addr == "" {
+		a, stop, err := startServer(server)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		addr = a
+	}
+	return load(addr, filepath.Base(server), ghz, rate, d)
+}
+
+// startServer runs the redaction binary on a free port and returns its address.
+func startServer(server string) (string, func(), error) {
 	cmd := exec.Command(server, "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return "", nil, err
 	}
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	stop := func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }
 	addr := ""
 	sc := bufio.NewScanner(stderr)
 	for addr == "" && sc.Scan() {
@@ -212,12 +226,17 @@ func latency(server, ghz string, rate float64, d time.Duration) error {
 		}
 	}
 	if addr == "" {
-		return errors.New("server did not log its address")
+		stop()
+		return "", nil, errors.New("server did not log its address")
 	}
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	return addr, stop, nil
+}
 
+// load runs the open-loop client, and ghz when given, against addr.
+func load(addr, name, ghz string, rate float64, d time.Duration) error {
 	text := oneKiB()
-	fmt.Printf("Redact latency, 1 KiB texts (log lines with an e-mail, an IP and an access key each), server %s on 127.0.0.1\n\n", filepath.Base(server))
+	fmt.Printf("Redact latency, 1 KiB texts (log lines with an e-mail, an IP and an access key each), server %s on 127.0.0.1\n\n", name)
 	fmt.Println("| load generator | target rps | achieved rps | p50 | p90 | p99 | max | errors |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	res, err := openLoop(addr, text, rate, d, 4)
