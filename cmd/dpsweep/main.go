@@ -23,6 +23,7 @@ Commands:
   demo      start the service suite on 127.0.0.1, check it, and stop
   dev       start the service suite on 127.0.0.1 and keep it running (Ctrl-C stops it)
   redact    scrub credentials, account numbers and personal data from text (stdin or a file)
+  sim       run the AWS Organization simulator on 127.0.0.1 (for the SDK and the AWS CLI)
   version   print the version
 
 Run 'dpsweep <command> --help' for a command's flags.
@@ -53,6 +54,8 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return runDev(ctx, rest, stdout, stderr)
 	case "redact":
 		return runRedact(rest, stdin, stdout, stderr)
+	case "sim":
+		return runSim(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dpsweep", version)
 		return nil

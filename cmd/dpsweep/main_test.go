@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -38,6 +40,11 @@ func TestRealMain(t *testing.T) {
 		},
 		"redact names a bad entity":   {args: []string{"redact", "--entities", "nope"}, wantErr: `--entities: unknown entity type "NOPE"`},
 		"redact names a bad operator": {args: []string{"redact", "--operator", "shred"}, wantErr: `--operator: unknown operator "shred"`},
+		"sim writes a generated world and exits": {
+			args:       []string{"sim", "--accounts", "3", "--seed", "9", "--write-spec", filepath.Join(os.TempDir(), "dpsweep-sim-test.yaml"), "--exit"},
+			wantStdout: []string{"wrote the world to"},
+		},
+		"sim names a bad spec": {args: []string{"sim", "--spec", "/nonexistent/world.yaml"}, wantErr: "no such file"},
 		"redact names a bad policy":   {args: []string{"redact", "--policy", "strict"}, wantErr: `--policy: unknown policy "strict"`},
 	}
 	for name, tc := range tests {
