@@ -44,8 +44,8 @@ func TestRealMain(t *testing.T) {
 			args:       []string{"sim", "--accounts", "3", "--seed", "9", "--write-spec", filepath.Join(os.TempDir(), "dpsweep-sim-test.yaml"), "--exit"},
 			wantStdout: []string{"wrote the world to"},
 		},
-		"sim names a bad spec": {args: []string{"sim", "--spec", "/nonexistent/world.yaml"}, wantErr: "no such file"},
-		"redact names a bad policy":   {args: []string{"redact", "--policy", "strict"}, wantErr: `--policy: unknown policy "strict"`},
+		"sim names a bad spec":      {args: []string{"sim", "--spec", "/nonexistent/world.yaml"}, wantErr: "no such file"},
+		"redact names a bad policy": {args: []string{"redact", "--policy", "strict"}, wantErr: `--policy: unknown policy "strict"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
