@@ -3,6 +3,7 @@ module github.com/dpsweep/dpsweep/bench
 go 1.26.0
 
 require (
+	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/dpsweep/dpsweep/gen v0.0.0
 	github.com/dpsweep/dpsweep/services/redaction v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
@@ -10,6 +11,7 @@ require (
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.2 // indirect
+	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/nyaruka/phonenumbers v1.8.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	golang.org/x/net v0.60.0 // indirect
