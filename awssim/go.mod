@@ -30,5 +30,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/macie2 v1.51.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/securityhub v1.71.2 // indirect
+	github.com/aws/aws-sdk-go-v2/service/servicecatalog v1.39.17 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -37,9 +37,12 @@ func orgDescribeOrganization(c *Call) (any, error) {
 		return nil, err
 	}
 	w := c.S.w
+	m, _ := w.Account(w.ManagementAccount)
 	return map[string]any{"Organization": map[string]any{
 		"Id": w.OrganizationID, "Arn": fmt.Sprintf("arn:%s:organizations::%s:organization/%s", w.Partition, w.ManagementAccount, w.OrganizationID),
 		"FeatureSet": "ALL", "MasterAccountId": w.ManagementAccount, "MasterAccountArn": c.S.orgARN("account", w.ManagementAccount),
+		"MasterAccountEmail":   m.Email,
+		"AvailablePolicyTypes": []map[string]string{{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}},
 	}}, nil
 }
 
