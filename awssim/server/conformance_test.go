@@ -214,8 +214,12 @@ func TestConformanceWithMoto(t *testing.T) {
 	mSTS := sts.NewFromConfig(mc)
 
 	calls := []conformanceCall{
-		{"sts:GetCallerIdentity", func(ctx context.Context) (any, error) { return sSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}) },
-			func(ctx context.Context) (any, error) { return mSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}) }},
+		{"sts:GetCallerIdentity", func(ctx context.Context) (any, error) {
+			return sSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		},
+			func(ctx context.Context) (any, error) {
+				return mSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			}},
 		{"iam:ListUsers", func(ctx context.Context) (any, error) { return si.ListUsers(ctx, &iam.ListUsersInput{}) },
 			func(ctx context.Context) (any, error) { return mi.ListUsers(ctx, &iam.ListUsersInput{}) }},
 		{"iam:ListAttachedUserPolicies", func(ctx context.Context) (any, error) {
@@ -240,34 +244,54 @@ func TestConformanceWithMoto(t *testing.T) {
 		}},
 		{"iam:GetAccountPasswordPolicy", func(ctx context.Context) (any, error) {
 			return si.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
-		}, func(ctx context.Context) (any, error) { return mi.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{}) }},
+		}, func(ctx context.Context) (any, error) {
+			return mi.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+		}},
 		{"iam:ListUsers user missing (GetLoginProfile)", func(ctx context.Context) (any, error) {
 			return si.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String("carol")})
-		}, func(ctx context.Context) (any, error) { return mi.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String("carol")}) }},
+		}, func(ctx context.Context) (any, error) {
+			return mi.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String("carol")})
+		}},
 		{"s3:ListBuckets", func(ctx context.Context) (any, error) { return ss3.ListBuckets(ctx, &s3.ListBucketsInput{}) },
 			func(ctx context.Context) (any, error) { return ms3.ListBuckets(ctx, &s3.ListBucketsInput{}) }},
 		{"s3:GetBucketLocation", func(ctx context.Context) (any, error) {
 			return ss3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("prod-logs")})
-		}, func(ctx context.Context) (any, error) { return ms3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("prod-logs")}) }},
+		}, func(ctx context.Context) (any, error) {
+			return ms3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("prod-logs")})
+		}},
 		{"s3:GetBucketEncryption", func(ctx context.Context) (any, error) {
 			return sEU.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("prod-logs")})
-		}, func(ctx context.Context) (any, error) { return mEU.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("prod-logs")}) }},
+		}, func(ctx context.Context) (any, error) {
+			return mEU.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("prod-logs")})
+		}},
 		{"s3:GetPublicAccessBlock", func(ctx context.Context) (any, error) {
 			return sEU.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String("prod-logs")})
-		}, func(ctx context.Context) (any, error) { return mEU.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String("prod-logs")}) }},
+		}, func(ctx context.Context) (any, error) {
+			return mEU.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String("prod-logs")})
+		}},
 		{"s3:GetBucketPolicy (none)", func(ctx context.Context) (any, error) {
 			return ss3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("prod-old")})
-		}, func(ctx context.Context) (any, error) { return ms3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("prod-old")}) }},
+		}, func(ctx context.Context) (any, error) {
+			return ms3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("prod-old")})
+		}},
 		{"s3:GetBucketEncryption (missing bucket)", func(ctx context.Context) (any, error) {
 			return ss3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("no-such-bucket")})
-		}, func(ctx context.Context) (any, error) { return ms3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("no-such-bucket")}) }},
+		}, func(ctx context.Context) (any, error) {
+			return ms3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("no-such-bucket")})
+		}},
 		{"organizations:DescribeOrganization", func(ctx context.Context) (any, error) {
 			return so.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
-		}, func(ctx context.Context) (any, error) { return mo.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{}) }},
+		}, func(ctx context.Context) (any, error) {
+			return mo.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+		}},
 		{"organizations:ListRoots", func(ctx context.Context) (any, error) { return so.ListRoots(ctx, &organizations.ListRootsInput{}) },
 			func(ctx context.Context) (any, error) { return mo.ListRoots(ctx, &organizations.ListRootsInput{}) }},
-		{"organizations:ListAccounts", func(ctx context.Context) (any, error) { return so.ListAccounts(ctx, &organizations.ListAccountsInput{}) },
-			func(ctx context.Context) (any, error) { return mo.ListAccounts(ctx, &organizations.ListAccountsInput{}) }},
+		{"organizations:ListAccounts", func(ctx context.Context) (any, error) {
+			return so.ListAccounts(ctx, &organizations.ListAccountsInput{})
+		},
+			func(ctx context.Context) (any, error) {
+				return mo.ListAccounts(ctx, &organizations.ListAccountsInput{})
+			}},
 	}
 	for _, c := range calls {
 		compare(t, ctx, c)
