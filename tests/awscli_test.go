@@ -97,6 +97,19 @@ func TestAWSCLIAgainstSimulator(t *testing.T) {
 			t.Fatalf("LocationConstraint = %v, want %v", loc, want)
 		}
 	})
+	t.Run("servicecatalog list-portfolios", func(t *testing.T) {
+		for region, reg := range mgmt.Regional {
+			if len(reg.Portfolios) == 0 {
+				continue
+			}
+			ps := aws(t, nil, "servicecatalog", "list-portfolios", "--region", region)["PortfolioDetails"].([]any)
+			if len(ps) != len(reg.Portfolios) || ps[0].(map[string]any)["DisplayName"] != reg.Portfolios[0].DisplayName {
+				t.Fatalf("%s: portfolios %v, want %d starting with %q", region, ps, len(reg.Portfolios), reg.Portfolios[0].DisplayName)
+			}
+			return
+		}
+		t.Fatal("the management account has no portfolio in any region")
+	})
 	t.Run("sts assume-role into a member account", func(t *testing.T) {
 		c := aws(t, nil, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+member.ID+":role/"+o.RoleName, "--role-session-name", "cli")["Credentials"].(map[string]any)
 		session := []string{"AWS_ACCESS_KEY_ID=" + c["AccessKeyId"].(string), "AWS_SECRET_ACCESS_KEY=" + c["SecretAccessKey"].(string), "AWS_SESSION_TOKEN=" + c["SessionToken"].(string)}
