@@ -70,6 +70,17 @@ func TestS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	head, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String("prod-logs"), Key: aws.String("reports/sweep-1.json")})
+	if err != nil || aws.ToInt64(head.ContentLength) != int64(len(body)) {
+		t.Fatalf("HeadObject = %v, %v", head, err)
+	}
+	list, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String("prod-logs"), Prefix: aws.String("reports/")})
+	if err != nil || len(list.Contents) != 1 || aws.ToString(list.Contents[0].Key) != "reports/sweep-1.json" {
+		t.Fatalf("ListObjectsV2 = %v, %v", list, err)
+	}
+	if _, err := c.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String("prod-logs")}); err != nil {
+		t.Fatalf("HeadBucket = %v", err)
+	}
 	b, _ := io.ReadAll(got.Body)
 	if !bytes.Equal(b, body) || got.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms || aws.ToString(got.SSEKMSKeyId) != "alias/reports" {
 		t.Fatalf("GetObject = %q sse=%s key=%s", b, got.ServerSideEncryption, aws.ToString(got.SSEKMSKeyId))
@@ -105,6 +116,10 @@ func TestOrganizations(t *testing.T) {
 	inOU, err := c.ListAccountsForParent(ctx(t), &organizations.ListAccountsForParentInput{ParentId: aws.String("ou-ab12-11111111")})
 	if err != nil || len(inOU.Accounts) != 1 || aws.ToString(inOU.Accounts[0].Id) != member {
 		t.Fatalf("accounts in OU = %v, %v", inOU, err)
+	}
+	parents, err := c.ListParents(ctx(t), &organizations.ListParentsInput{ChildId: aws.String(member)})
+	if err != nil || len(parents.Parents) != 1 || aws.ToString(parents.Parents[0].Id) != "ou-ab12-11111111" || parents.Parents[0].Type != "ORGANIZATIONAL_UNIT" {
+		t.Fatalf("parents = %v, %v", parents, err)
 	}
 	tags, err := c.ListTagsForResource(ctx(t), &organizations.ListTagsForResourceInput{ResourceId: aws.String(member)})
 	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != "prod" {

@@ -189,6 +189,24 @@ func TestIAM(t *testing.T) {
 	if _, err := c.GetLoginProfile(ctx(t), &iam.GetLoginProfileInput{UserName: aws.String("carol")}); apiCode(err) != "NoSuchEntity" {
 		t.Fatalf("carol has no console password: %v", err)
 	}
+	keys, err := c.ListAccessKeys(ctx(t), &iam.ListAccessKeysInput{UserName: aws.String("bob")})
+	if err != nil || len(keys.AccessKeyMetadata) != 1 || aws.ToString(keys.AccessKeyMetadata[0].AccessKeyId) != "AKIABOBKEY0000000001" || keys.AccessKeyMetadata[0].Status != "Active" {
+		t.Fatalf("access keys = %v, %v", keys, err)
+	}
+	mfa, err := c.ListMFADevices(ctx(t), &iam.ListMFADevicesInput{UserName: aws.String("alice")})
+	if err != nil || len(mfa.MFADevices) != 1 {
+		t.Fatalf("alice's MFA devices = %v, %v", mfa, err)
+	}
+	if mfa, err := c.ListMFADevices(ctx(t), &iam.ListMFADevicesInput{UserName: aws.String("bob")}); err != nil || len(mfa.MFADevices) != 0 {
+		t.Fatalf("bob's MFA devices = %v, %v; want none", mfa, err)
+	}
+	gr, err := c.GetRole(ctx(t), &iam.GetRoleInput{RoleName: aws.String("dpsweep-readonly")})
+	if err != nil || aws.ToString(gr.Role.Arn) != "arn:aws:iam::"+member+":role/dpsweep-readonly" {
+		t.Fatalf("GetRole = %v, %v", gr, err)
+	}
+	if _, err := c.GetRole(ctx(t), &iam.GetRoleInput{RoleName: aws.String("nope")}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("missing role: %v", err)
+	}
 	role, err := c.ListAttachedRolePolicies(ctx(t), &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("AdminLaunch")})
 	if err != nil || len(role.AttachedPolicies) != 1 {
 		t.Fatalf("role policies = %v, %v", role, err)
