@@ -49,7 +49,7 @@ func TestAWSCLIAgainstSimulator(t *testing.T) {
 		"AWS_ACCESS_KEY_ID="+ak, "AWS_SECRET_ACCESS_KEY="+sk, "AWS_SESSION_TOKEN=", "AWS_PAGER=", "AWS_DEFAULT_REGION=us-east-1")
 	aws := func(t *testing.T, extraEnv []string, args ...string) map[string]any {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, awsCLIv2, append(append([]string{"--endpoint-url", sim.URL, "--output", "json"}, args...))...)
+		cmd := exec.CommandContext(ctx, awsCLIv2, append([]string{"--endpoint-url", sim.URL, "--output", "json"}, args...)...)
 		cmd.Env = append(append([]string{}, env...), extraEnv...)
 		b, err := cmd.CombinedOutput()
 		if err != nil {
