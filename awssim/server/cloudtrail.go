@@ -119,21 +119,44 @@ func ctGetTrailStatus(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"IsLogging": t.Logging}
-	if t.Logging {
-		now := c.S.now()
-		out["StartLoggingTime"] = epoch(c.Account.Created)
-		out["LatestDeliveryTime"] = epoch(now.Add(-5 * time.Minute).Truncate(time.Second))
-		out["LatestDeliveryAttemptTime"] = now.Add(-5 * time.Minute).UTC().Format(time.RFC3339)
-		out["LatestDeliveryAttemptSucceeded"] = now.Add(-5 * time.Minute).UTC().Format(time.RFC3339)
-		if t.LogFileValidation {
-			out["LatestDigestDeliveryTime"] = epoch(now.Add(-time.Hour).Truncate(time.Hour))
+	// A trail that is not logging logged for a day after the account was
+	// created and was then stopped; a logging trail has logged since then.
+	// AWS answers the times twice, as timestamps and (TimeLogging*,
+	// LatestDeliveryAttempt*) as ISO 8601 strings.
+	started := c.Account.Created
+	if started.IsZero() {
+		started = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	now := c.S.now()
+	last := now
+	out := map[string]any{"IsLogging": t.Logging, "StartLoggingTime": epoch(started), "TimeLoggingStarted": isoSeconds(started)}
+	if !t.Logging {
+		last = started.Add(24 * time.Hour)
+		if last.After(now) {
+			last = now
 		}
-	} else {
-		out["StopLoggingTime"] = epoch(c.Account.Created)
+		out["StopLoggingTime"] = epoch(last)
+		out["TimeLoggingStopped"] = isoSeconds(last)
+	}
+	delivered := last.Add(-5 * time.Minute).Truncate(time.Second)
+	if delivered.Before(started) {
+		delivered = started
+	}
+	out["LatestDeliveryTime"] = epoch(delivered)
+	out["LatestDeliveryAttemptTime"] = isoSeconds(delivered)
+	out["LatestDeliveryAttemptSucceeded"] = isoSeconds(delivered)
+	if t.LogFileValidation {
+		digest := last.Add(-time.Hour).Truncate(time.Hour)
+		if digest.Before(started) {
+			digest = started
+		}
+		out["LatestDigestDeliveryTime"] = epoch(digest)
 	}
 	return out, nil
 }
+
+// isoSeconds is the ISO 8601 form of GetTrailStatus' string times.
+func isoSeconds(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func ctGetEventSelectors(c *Call) (any, error) {
 	var in struct {

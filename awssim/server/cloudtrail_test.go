@@ -111,8 +111,17 @@ func TestCloudTrailStatusAndSelectors(t *testing.T) {
 	if err != nil || aws.ToBool(st.IsLogging) {
 		t.Fatalf("eu-writes status = %+v, %v", st, err)
 	}
+	// A stopped trail logged once: it reports when it started, stopped and
+	// last delivered, as timestamps and as strings.
+	if st.StartLoggingTime == nil || st.StopLoggingTime == nil || !st.StopLoggingTime.After(*st.StartLoggingTime) ||
+		st.LatestDeliveryTime == nil || st.LatestDeliveryTime.After(*st.StopLoggingTime) ||
+		aws.ToString(st.TimeLoggingStarted) != st.StartLoggingTime.UTC().Format(time.RFC3339) ||
+		aws.ToString(st.TimeLoggingStopped) != st.StopLoggingTime.UTC().Format(time.RFC3339) {
+		t.Fatalf("eu-writes status times = %+v", st)
+	}
 	st, err = eu.GetTrailStatus(ctx(t), &cloudtrail.GetTrailStatusInput{Name: aws.String("arn:aws:cloudtrail:us-east-1:222222222222:trail/main")})
-	if err != nil || !aws.ToBool(st.IsLogging) || st.LatestDeliveryTime == nil {
+	if err != nil || !aws.ToBool(st.IsLogging) || st.LatestDeliveryTime == nil || aws.ToString(st.TimeLoggingStarted) == "" ||
+		st.StopLoggingTime != nil || aws.ToString(st.TimeLoggingStopped) != "" {
 		t.Fatalf("shadow trail status by ARN = %+v, %v", st, err)
 	}
 	// A shadow trail is found by ARN only, as in AWS.

@@ -99,6 +99,10 @@ func ddbDescribeTable(c *Call) (any, error) {
 		"ProvisionedThroughput":     map[string]any{"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
 		"BillingModeSummary":        map[string]any{"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": created},
 		"DeletionProtectionEnabled": false,
+		// What AWS reports for an on-demand table that was never pre-warmed:
+		// the 12,000 read and 4,000 write units every new on-demand table
+		// can serve at once.
+		"WarmThroughput": map[string]any{"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"},
 	}
 	switch t.SSE {
 	case "KMS", "CMK":

@@ -76,6 +76,9 @@ func TestDynamoDB(t *testing.T) {
 		orders.SSEDescription != nil {
 		t.Fatalf("orders = %+v", orders)
 	}
+	if w := orders.WarmThroughput; w == nil || aws.ToInt64(w.ReadUnitsPerSecond) != 12000 || aws.ToInt64(w.WriteUnitsPerSecond) != 4000 || w.Status != ddbtypes.TableStatusActive {
+		t.Fatalf("orders warm throughput = %+v", w)
+	}
 	if s := desc("sessions"); s.SSEDescription != nil {
 		t.Fatalf("sessions (no SSE set) SSEDescription = %+v", s.SSEDescription)
 	}

@@ -258,17 +258,45 @@ func ec2DescribeVpcs(c *Call) (any, error) {
 	return out, nil
 }
 
+type ec2DNSEntry struct {
+	DNSName      string `xml:"dnsName"`
+	HostedZoneID string `xml:"hostedZoneId"`
+}
+
 type ec2VpcEndpoint struct {
-	VpcEndpointID     string `xml:"vpcEndpointId"`
-	VpcEndpointType   string `xml:"vpcEndpointType"`
-	VpcID             string `xml:"vpcId"`
-	ServiceName       string `xml:"serviceName"`
-	State             string `xml:"state"`
-	PolicyDocument    string `xml:"policyDocument"`
-	PrivateDNSEnabled bool   `xml:"privateDnsEnabled"`
-	RequesterManaged  bool   `xml:"requesterManaged"`
-	CreationTimestamp string `xml:"creationTimestamp"`
-	OwnerID           string `xml:"ownerId"`
+	VpcEndpointID     string        `xml:"vpcEndpointId"`
+	VpcEndpointType   string        `xml:"vpcEndpointType"`
+	VpcID             string        `xml:"vpcId"`
+	ServiceName       string        `xml:"serviceName"`
+	State             string        `xml:"state"`
+	PolicyDocument    string        `xml:"policyDocument"`
+	PrivateDNSEnabled bool          `xml:"privateDnsEnabled"`
+	RequesterManaged  bool          `xml:"requesterManaged"`
+	DNSEntries        []ec2DNSEntry `xml:"dnsEntrySet>item"`
+	DNSRecordIPType   string        `xml:"dnsOptions>dnsRecordIpType,omitempty"`
+	IPAddressType     string        `xml:"ipAddressType,omitempty"`
+	CreationTimestamp string        `xml:"creationTimestamp"`
+	OwnerID           string        `xml:"ownerId"`
+}
+
+// ec2EndpointDNS are an interface endpoint's DNS entries: its regional name
+// in the region's public vpce zone, and with private DNS the service's own
+// name in the private hosted zone AWS manages for the VPC. (Zonal names
+// need subnets, which the world does not model.) Gateway endpoints have none.
+func (c *Call) ec2EndpointDNS(e *world.Endpoint, service string, private bool) []ec2DNSEntry {
+	short := strings.TrimPrefix(service, "com.amazonaws."+c.Region+".") // ecr.api, servicecatalog, ...
+	suffix := dnsSuffix(c.S.w.Partition)
+	out := []ec2DNSEntry{{
+		DNSName:      fmt.Sprintf("%s-%s.%s.%s.vpce.%s", e.ID, shortHash(e.ID, 8), short, c.Region, suffix),
+		HostedZoneID: "Z" + strings.ToUpper(shortHash("vpce-zone/"+c.Region, 13)),
+	}}
+	if private {
+		out = append(out, ec2DNSEntry{
+			DNSName:      fmt.Sprintf("%s.%s.%s", short, c.Region, suffix),
+			HostedZoneID: "Z" + strings.ToUpper(shortHash("private-zone/"+e.ID, 20)),
+		})
+	}
+	return out
 }
 
 type describeVpcEndpointsResult struct {
@@ -348,11 +376,16 @@ func ec2DescribeVpcEndpoints(c *Call) (any, error) {
 	}
 	out := describeVpcEndpointsResult{Endpoints: []ec2VpcEndpoint{}, NextToken: next}
 	for _, x := range page {
-		out.Endpoints = append(out.Endpoints, ec2VpcEndpoint{
+		ep := ec2VpcEndpoint{
 			VpcEndpointID: x.e.ID, VpcEndpointType: typ(x.e), VpcID: x.vpc.ID, ServiceName: service(x.e),
 			State: "available", PolicyDocument: fullAccessPolicy, PrivateDNSEnabled: x.e.PrivateDNS && typ(x.e) == "Interface",
 			CreationTimestamp: iso(c.Account.Created), OwnerID: c.Account.ID,
-		})
+		}
+		if ep.VpcEndpointType == "Interface" {
+			ep.DNSEntries = c.ec2EndpointDNS(x.e, ep.ServiceName, ep.PrivateDNSEnabled)
+			ep.DNSRecordIPType, ep.IPAddressType = "ipv4", "ipv4"
+		}
+		out.Endpoints = append(out.Endpoints, ep)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -189,7 +190,16 @@ func TestEC2DescribeVpcEndpoints(t *testing.T) {
 		!aws.ToBool(sc.PrivateDnsEnabled) || string(sc.State) != "available" {
 		t.Fatalf("servicecatalog endpoint = %+v", sc)
 	}
-	if s3.VpcEndpointType != ec2types.VpcEndpointTypeGateway || aws.ToString(s3.ServiceName) != "com.amazonaws.eu-west-1.s3" || aws.ToBool(s3.PrivateDnsEnabled) {
+	// An interface endpoint has its regional vpce name and, with private
+	// DNS, the service's own name; a gateway endpoint has no DNS entries.
+	if len(sc.DnsEntries) != 2 || !strings.HasPrefix(aws.ToString(sc.DnsEntries[0].DnsName), "vpce-0sc00000000000001-") ||
+		!strings.HasSuffix(aws.ToString(sc.DnsEntries[0].DnsName), ".servicecatalog.eu-west-1.vpce.amazonaws.com") ||
+		aws.ToString(sc.DnsEntries[1].DnsName) != "servicecatalog.eu-west-1.amazonaws.com" || aws.ToString(sc.DnsEntries[0].HostedZoneId) == "" ||
+		sc.IpAddressType != ec2types.IpAddressTypeIpv4 || sc.DnsOptions == nil || sc.DnsOptions.DnsRecordIpType != ec2types.DnsRecordIpTypeIpv4 {
+		t.Fatalf("servicecatalog endpoint DNS = %+v, %s, %+v", sc.DnsEntries, sc.IpAddressType, sc.DnsOptions)
+	}
+	if s3.VpcEndpointType != ec2types.VpcEndpointTypeGateway || aws.ToString(s3.ServiceName) != "com.amazonaws.eu-west-1.s3" || aws.ToBool(s3.PrivateDnsEnabled) ||
+		len(s3.DnsEntries) != 0 {
 		t.Fatalf("s3 endpoint = %+v", s3)
 	}
 	ids := func(in *ec2.DescribeVpcEndpointsInput) []string {

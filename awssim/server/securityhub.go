@@ -93,6 +93,21 @@ func shBatchImportFindings(c *Call) (any, error) {
 			fail("InvalidInput", "Finding does not adhere to Amazon Finding Format. Missing required members: %s.", strings.Join(missing, ", "))
 			continue
 		}
+		// Resources holds 1 to 32 resources; AWS words schema violations as
+		// its JSON schema validator does.
+		var resources []json.RawMessage
+		if err := json.Unmarshal(m["Resources"], &resources); err != nil {
+			fail("InvalidInput", "Finding does not adhere to Amazon Finding Format. data.Resources should be array.")
+			continue
+		}
+		if len(resources) < 1 || len(resources) > 32 {
+			bound := "fewer than 1"
+			if len(resources) > 32 {
+				bound = "more than 32"
+			}
+			fail("InvalidInput", "Finding does not adhere to Amazon Finding Format. data.Resources should NOT have %s items.", bound)
+			continue
+		}
 		acct, product := jsonString(m, "AwsAccountId"), jsonString(m, "ProductArn")
 		if !strings.HasPrefix(product, "arn:") || !strings.Contains(product, ":product/") {
 			fail("InvalidInput", "Finding has an invalid ProductArn %q.", product)

@@ -58,13 +58,16 @@ func TestSecurityHubImportAndGet(t *testing.T) {
 	}
 	archived := asffFinding("dpsweep/f-archived", member, t0)
 	archived.RecordState = shtypes.RecordStateArchived
-	findings = append(findings, archived, asffFinding("dpsweep/f-outsider", "999999999999", t0))
+	noResources := asffFinding("dpsweep/f-no-resources", member, t0)
+	noResources.Resources = []shtypes.Resource{}
+	findings = append(findings, archived, asffFinding("dpsweep/f-outsider", "999999999999", t0), noResources)
 	imp, err := c.BatchImportFindings(ctx(t), &securityhub.BatchImportFindingsInput{Findings: findings})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToInt32(imp.SuccessCount) != 6 || aws.ToInt32(imp.FailedCount) != 1 || len(imp.FailedFindings) != 1 ||
-		aws.ToString(imp.FailedFindings[0].Id) != "dpsweep/f-outsider" || aws.ToString(imp.FailedFindings[0].ErrorCode) == "" {
+	if aws.ToInt32(imp.SuccessCount) != 6 || aws.ToInt32(imp.FailedCount) != 2 || len(imp.FailedFindings) != 2 ||
+		aws.ToString(imp.FailedFindings[0].Id) != "dpsweep/f-outsider" || aws.ToString(imp.FailedFindings[0].ErrorCode) == "" ||
+		aws.ToString(imp.FailedFindings[1].Id) != "dpsweep/f-no-resources" || aws.ToString(imp.FailedFindings[1].ErrorCode) != "InvalidInput" {
 		t.Fatalf("import = %+v", imp)
 	}
 	// Stored in the caller's account and region.

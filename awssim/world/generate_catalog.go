@@ -210,7 +210,6 @@ func (f *filler) applications(region string, g *Regional) {
 			}
 		}
 		set("HomePageUrl", &app.HomePageURL, "")
-		set("SourceCodeUrl", &app.SourceCodeURL, ".git")
 		set("LicenseUrl", &app.LicenseURL, "/blob/main/LICENSE")
 		set("ReadmeUrl", &app.ReadmeURL, "/blob/main/README.md")
 		for vi, vn := 0, 1+r.IntN(2); vi < vn; vi++ {
