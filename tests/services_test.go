@@ -48,9 +48,13 @@ var serviceCases = map[string]serviceCase{
 		},
 		field: "target.account_id",
 		valid: func(ctx context.Context, c *grpc.ClientConn) error {
-			_, err := collectionv1.NewCollectionServiceClient(c).DescribeTarget(ctx, &collectionv1.DescribeTargetRequest{Target: &collectionv1.Target{AccountId: "111122223333"}})
+			resp, err := collectionv1.NewCollectionServiceClient(c).ListCollectors(ctx, &collectionv1.ListCollectorsRequest{})
+			if err == nil && len(resp.GetCollectors()) < 10 {
+				return fmt.Errorf("ListCollectors() = %d collectors", len(resp.GetCollectors()))
+			}
 			return err
 		},
+		implemented: true,
 	},
 	"evaluation": {
 		binary: "dpsweep-evaluation", service: "dpsweep.evaluation.v1.EvaluationService",

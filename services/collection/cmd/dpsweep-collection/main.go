@@ -7,5 +7,6 @@ import (
 )
 
 func main() {
-	server.Main(server.Service{Name: "collection", DefaultAddr: collection.DefaultAddr, Register: collection.Register})
+	cfg := collection.DefaultConfig()
+	server.Main(server.Service{Name: "collection", DefaultAddr: collection.DefaultAddr, Flags: cfg.RegisterFlags, Register: cfg.Register})
 }
