@@ -38,9 +38,18 @@ type Clients struct {
 
 var errFIPSUnavailable = fmt.Errorf("no FIPS endpoint")
 
+// fipsRegions are the regions with FIPS 140 endpoints: the SDKs build a
+// FIPS hostname for any region without checking, but AWS offers them only
+// in the US East and West, Canada and GovCloud (US) regions.
+var fipsRegions = map[string]bool{"us-east-1": true, "us-east-2": true, "us-west-1": true, "us-west-2": true,
+	"ca-central-1": true, "ca-west-1": true, "us-gov-east-1": true, "us-gov-west-1": true}
+
 // fipsEndpoint resolves a FIPS endpoint with the service's default rules
 // (params with the override cleared) and points it at the override if any.
-func fipsEndpoint[P any](ctx context.Context, p P, resolve func(context.Context, P) (smithyendpoints.Endpoint, error), custom *url.URL) (smithyendpoints.Endpoint, error) {
+func fipsEndpoint[P any](ctx context.Context, region string, p P, resolve func(context.Context, P) (smithyendpoints.Endpoint, error), custom *url.URL) (smithyendpoints.Endpoint, error) {
+	if !fipsRegions[region] {
+		return smithyendpoints.Endpoint{}, fmt.Errorf("%w in %s", errFIPSUnavailable, region)
+	}
 	e, err := resolve(ctx, p)
 	if err != nil {
 		return e, fmt.Errorf("%w: %v", errFIPSUnavailable, err)
@@ -70,51 +79,51 @@ type (
 
 func (r iamFIPS) ResolveEndpoint(ctx context.Context, p iam.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, iam.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, iam.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r stsFIPS) ResolveEndpoint(ctx context.Context, p sts.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, sts.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, sts.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r ec2FIPS) ResolveEndpoint(ctx context.Context, p ec2.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, ec2.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, ec2.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r s3FIPS) ResolveEndpoint(ctx context.Context, p s3.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, s3.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, s3.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r ddbFIPS) ResolveEndpoint(ctx context.Context, p dynamodb.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, dynamodb.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, dynamodb.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r ctFIPS) ResolveEndpoint(ctx context.Context, p cloudtrail.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, cloudtrail.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, cloudtrail.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r orgFIPS) ResolveEndpoint(ctx context.Context, p organizations.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, organizations.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, organizations.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r scFIPS) ResolveEndpoint(ctx context.Context, p servicecatalog.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, servicecatalog.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, servicecatalog.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r kmsFIPS) ResolveEndpoint(ctx context.Context, p kms.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, kms.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, kms.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r macFIPS) ResolveEndpoint(ctx context.Context, p macie2.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, macie2.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, macie2.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r sarFIPS) ResolveEndpoint(ctx context.Context, p sar.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, sar.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, sar.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 func (r acctFIPS) ResolveEndpoint(ctx context.Context, p account.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	p.Endpoint = nil
-	return fipsEndpoint(ctx, p, account.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
+	return fipsEndpoint(ctx, aws.ToString(p.Region), p, account.NewDefaultEndpointResolverV2().ResolveEndpoint, r.custom)
 }
 
 const fipsOn = aws.FIPSEndpointStateEnabled

@@ -243,11 +243,11 @@ func TestPartialResults(t *testing.T) {
 			disabled = a
 		}
 	}
-	if disabled != nil && disabled.ID != f.sim.World.Accounts[2].ID {
-		s = f.collect(t, f.target(disabled), regional, "ap-east-1", "ec2.vpcs", "kms.keys")
-		if len(s.errors) != 2 || s.errors[0].GetReason() != collectionv1.ErrorReason_ERROR_REASON_REGION_DISABLED {
-			t.Fatalf("disabled region errors = %v", s.errors)
-		}
+	// me-south-1 is an opt-in region no generated account enables.
+	_ = disabled
+	s = f.collect(t, f.target(f.member), regional, "me-south-1", "ec2.vpcs", "kms.keys")
+	if len(s.errors) != 2 || s.errors[0].GetReason() != collectionv1.ErrorReason_ERROR_REASON_REGION_DISABLED || len(s.resources) != 0 {
+		t.Fatalf("disabled region errors = %v", s.errors)
 	}
 	// The account whose scanner role is missing: one ASSUME_ROLE_FAILED.
 	missing := f.sim.World.Accounts[2]
@@ -390,5 +390,28 @@ func TestNoPerResourceCallWhereAListCarriesTheData(t *testing.T) {
 	}
 	if calls["ec2:DescribeVpcEndpoints"] != 1 || calls["ec2:DescribeVpcs"] != 1 {
 		t.Errorf("VPCs: %d DescribeVpcEndpoints and %d DescribeVpcs calls for %d VPCs; want 1 each", calls["ec2:DescribeVpcEndpoints"], calls["ec2:DescribeVpcs"], len(f.member.In(region).VPCs))
+	}
+}
+
+// TestFIPSEndpoints: with FIPS on, calls in a region that has FIPS endpoints
+// go through (to the simulator, standing in for the FIPS hosts), and a
+// region without them is reported as ENDPOINT_UNAVAILABLE, not read.
+func TestFIPSEndpoints(t *testing.T) {
+	t.Parallel()
+	f := start(t, genOpts(3), server.Faults{}, Options{})
+	tgt := f.target(f.member)
+	tgt.FIPS = true
+	s := f.collect(t, tgt, regional, "us-east-2", "ec2.vpcs", "kms.keys")
+	if len(s.errors) != 0 || len(s.byType("AWS::EC2::VPC")) != len(f.member.In("us-east-2").VPCs) {
+		t.Fatalf("FIPS in us-east-2: errors %v, %d VPCs", s.errors, len(s.byType("AWS::EC2::VPC")))
+	}
+	s = f.collect(t, tgt, regional, "eu-west-1", "ec2.vpcs", "kms.keys")
+	if len(s.errors) != 2 || len(s.resources) != 0 {
+		t.Fatalf("FIPS in eu-west-1: errors %v, %d resources", s.errors, len(s.resources))
+	}
+	for _, e := range s.errors {
+		if e.GetReason() != collectionv1.ErrorReason_ERROR_REASON_ENDPOINT_UNAVAILABLE {
+			t.Errorf("error %v, want ENDPOINT_UNAVAILABLE", e)
+		}
 	}
 }
