@@ -341,9 +341,10 @@ func TestTenThousandBuckets(t *testing.T) {
 	var before, peak runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	stop := make(chan struct{})
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	var maxHeap uint64
 	go func() {
+		defer close(stopped)
 		for {
 			select {
 			case <-stop:
@@ -361,6 +362,7 @@ func TestTenThousandBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(stop)
+	<-stopped
 	if sink.n != 10000 || len(sink.errors) != 0 {
 		t.Fatalf("%d buckets, errors %v", sink.n, sink.errors)
 	}
