@@ -81,7 +81,8 @@ func collectPortfolios(ctx context.Context, e *Env) error {
 				fields = tagFields(fields, scTags(d.Tags))
 			}
 			var shares []any
-			for _, typ := range []sctypes.DescribePortfolioShareType{sctypes.DescribePortfolioShareTypeAccount, sctypes.DescribePortfolioShareTypeOrganization, sctypes.DescribePortfolioShareTypeOrganizationalUnit} {
+			for _, typ := range []sctypes.DescribePortfolioShareType{sctypes.DescribePortfolioShareTypeAccount, sctypes.DescribePortfolioShareTypeOrganizationMemberAccount,
+				sctypes.DescribePortfolioShareTypeOrganization, sctypes.DescribePortfolioShareTypeOrganizationalUnit} {
 				sp := servicecatalog.NewDescribePortfolioSharesPaginator(c, &servicecatalog.DescribePortfolioSharesInput{PortfolioId: pd.Id, Type: typ})
 				for sp.HasMorePages() {
 					spg, err := sp.NextPage(ctx)

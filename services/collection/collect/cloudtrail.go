@@ -54,9 +54,11 @@ func collectTrailsAccount(ctx context.Context, e *Env) error {
 		}
 		st, err := trailStatus(ctx, c, aws.ToString(t.TrailARN))
 		if err != nil {
-			if ferr := e.fail(ctx, "cloudtrail:GetTrailStatus", aws.ToString(t.TrailARN), err); ferr != nil {
+			// Reported against the account's trails, whose verdict it leaves open.
+			if ferr := e.fail(ctx, "cloudtrail:GetTrailStatus", arn, err); ferr != nil {
 				return ferr
 			}
+			trails = append(trails, map[string]any{"arn": aws.ToString(t.TrailARN), "home_region": aws.ToString(t.HomeRegion), "logging": nil})
 			continue
 		}
 		trails = append(trails, map[string]any{"arn": aws.ToString(t.TrailARN), "home_region": aws.ToString(t.HomeRegion), "logging": aws.ToBool(st.IsLogging)})

@@ -155,6 +155,10 @@ const (
 	NotAssessedReason_NOT_ASSESSED_REASON_FIPS_ENDPOINT_UNAVAILABLE NotAssessedReason = 5
 	// The sweep was cancelled before the control ran.
 	NotAssessedReason_NOT_ASSESSED_REASON_CANCELLED NotAssessedReason = 6
+	// The inventory lacks data the control needs: an attribute the collector
+	// could not fill, or context the caller did not give (the organization's
+	// accounts for sharing controls).
+	NotAssessedReason_NOT_ASSESSED_REASON_MISSING_DATA NotAssessedReason = 7
 )
 
 // Enum value maps for NotAssessedReason.
@@ -167,6 +171,7 @@ var (
 		4: "NOT_ASSESSED_REASON_ASSUME_ROLE_FAILED",
 		5: "NOT_ASSESSED_REASON_FIPS_ENDPOINT_UNAVAILABLE",
 		6: "NOT_ASSESSED_REASON_CANCELLED",
+		7: "NOT_ASSESSED_REASON_MISSING_DATA",
 	}
 	NotAssessedReason_value = map[string]int32{
 		"NOT_ASSESSED_REASON_UNSPECIFIED":               0,
@@ -176,6 +181,7 @@ var (
 		"NOT_ASSESSED_REASON_ASSUME_ROLE_FAILED":        4,
 		"NOT_ASSESSED_REASON_FIPS_ENDPOINT_UNAVAILABLE": 5,
 		"NOT_ASSESSED_REASON_CANCELLED":                 6,
+		"NOT_ASSESSED_REASON_MISSING_DATA":              7,
 	}
 )
 
@@ -877,7 +883,7 @@ const file_dpsweep_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"\x1aFINDING_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13FINDING_STATUS_PASS\x10\x01\x12\x17\n" +
 	"\x13FINDING_STATUS_FAIL\x10\x02\x12\x1f\n" +
-	"\x1bFINDING_STATUS_NOT_ASSESSED\x10\x03*\xb3\x02\n" +
+	"\x1bFINDING_STATUS_NOT_ASSESSED\x10\x03*\xd9\x02\n" +
 	"\x11NotAssessedReason\x12#\n" +
 	"\x1fNOT_ASSESSED_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!NOT_ASSESSED_REASON_ACCESS_DENIED\x10\x01\x12'\n" +
@@ -885,7 +891,8 @@ const file_dpsweep_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"#NOT_ASSESSED_REASON_COLLECTOR_ERROR\x10\x03\x12*\n" +
 	"&NOT_ASSESSED_REASON_ASSUME_ROLE_FAILED\x10\x04\x121\n" +
 	"-NOT_ASSESSED_REASON_FIPS_ENDPOINT_UNAVAILABLE\x10\x05\x12!\n" +
-	"\x1dNOT_ASSESSED_REASON_CANCELLED\x10\x06*f\n" +
+	"\x1dNOT_ASSESSED_REASON_CANCELLED\x10\x06\x12$\n" +
+	" NOT_ASSESSED_REASON_MISSING_DATA\x10\a*f\n" +
 	"\rControlSource\x12\x1e\n" +
 	"\x1aCONTROL_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CONTROL_SOURCE_BUILTIN\x10\x01\x12\x19\n" +
