@@ -194,7 +194,6 @@ func (r *Resource) Strings(key string) (v []string, ok bool) {
 	return out, true
 }
 
-
 // Struct reads a struct attribute; ok is false when absent or null.
 func (r *Resource) Struct(key string) (v map[string]any, ok bool) {
 	raw, present := r.Attrs[key]

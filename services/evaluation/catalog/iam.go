@@ -107,7 +107,7 @@ func init() {
 			Rationale:     "Each user should get only the permissions their job needs; full access attached to a user is standing privilege that outlives the need for it.",
 			Remediation:   []string{"Detach AdministratorAccess and delete inline policies that allow \"*\" on \"*\".", "Grant the permissions the person needs through a group or a role they assume when needed."},
 			ResourceTypes: []string{"AWS::IAM::User"}, Seeds: seedCredentials,
-			Needs:         []string{"iam:ListUsers", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy"},
+			Needs: []string{"iam:ListUsers", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy"},
 			Check: func(r *Resource, _ *Env) Outcome {
 				attached, ok := r.Strings("attached_policies")
 				if !ok {

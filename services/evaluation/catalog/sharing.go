@@ -15,7 +15,9 @@ func portfolio(name string, shares ...any) Fixture {
 	return f
 }
 
-func share(typ, principal string) map[string]any { return map[string]any{"type": typ, "principal_id": principal} }
+func share(typ, principal string) map[string]any {
+	return map[string]any{"type": typ, "principal_id": principal}
+}
 
 func application(name string, labels []any, statements ...any) Fixture {
 	f := fixture(name, "AWS::Serverless::Application", "labels", labels, "policy_statements", statements)
@@ -118,7 +120,7 @@ func init() {
 			Rationale:     "End users launch products as the launch role; an administrator launch role gives every user of the portfolio full control of the account through any template.",
 			Remediation:   []string{"Create a launch role with only the permissions the product's template needs (plus the Service Catalog and CloudFormation actions it uses) and update the constraint to use it."},
 			ResourceTypes: []string{"AWS::ServiceCatalog::Constraint"}, Seeds: seedCredentials[:1],
-			Needs:         []string{"servicecatalog:ListConstraintsForPortfolio", "servicecatalog:DescribeConstraint", "iam:ListAttachedRolePolicies"},
+			Needs: []string{"servicecatalog:ListConstraintsForPortfolio", "servicecatalog:DescribeConstraint", "iam:ListAttachedRolePolicies"},
 			Check: func(r *Resource, _ *Env) Outcome {
 				policies, ok := r.Strings("role_attached_policies")
 				if !ok {
