@@ -1,7 +1,12 @@
 package server
 
 import (
+	"bytes"
+	"hash/crc32"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,4 +106,55 @@ func TestDynamoDB(t *testing.T) {
 	if _, err := dynamodb.NewFromConfig(cfg(url, member, "ap-east-1")).ListTables(ctx(t), &dynamodb.ListTablesInput{}); apiCode(err) != "OptInRequired" {
 		t.Fatalf("disabled region: %v", err)
 	}
+}
+
+// TestDynamoDBResponseCRC32: DynamoDB signs every response body with
+// X-Amz-Crc32, and the SDK checks it; without it the SDK logs a checksum
+// mismatch on every call.
+func TestDynamoDBResponseCRC32(t *testing.T) {
+	t.Parallel()
+	_, url := sim(t, dynamodbWorld(t), Options{})
+	var headers []http.Header
+	c := dynamodb.NewFromConfig(cfg(url, member, "eu-west-1"), func(o *dynamodb.Options) {
+		o.HTTPClient = recordingClient{next: http.DefaultClient, headers: &headers}
+	})
+	if _, err := c.ListTables(ctx(t), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DescribeTable(ctx(t), &dynamodb.DescribeTableInput{TableName: aws.String("no-such-table")}); err == nil {
+		t.Fatal("DescribeTable of a missing table succeeded")
+	}
+	if len(headers) != 2 {
+		t.Fatalf("%d responses recorded", len(headers))
+	}
+	for i, h := range headers {
+		if h.Get("X-Amz-Crc32") == "" {
+			t.Errorf("response %d has no X-Amz-Crc32", i)
+		}
+	}
+}
+
+// recordingClient keeps each response's headers, after checking the body
+// against X-Amz-Crc32.
+type recordingClient struct {
+	next    *http.Client
+	headers *[]http.Header
+}
+
+func (r recordingClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if v := resp.Header.Get("X-Amz-Crc32"); v != "" && v != strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10) {
+		resp.Header.Set("X-Amz-Crc32", "") // recorded as missing: wrong
+	}
+	*r.headers = append(*r.headers, resp.Header.Clone())
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -254,9 +255,18 @@ func (c *Call) writeResult(w http.ResponseWriter, out any) {
 		c.writeError(w, &APIError{Code: "InternalFailure", Message: "simulator could not encode its response: " + err.Error(), Status: 500})
 		return
 	}
+	c.crc32(w, body)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// crc32 sets the X-Amz-Crc32 header DynamoDB puts on every response; the
+// SDK checks the body against it.
+func (c *Call) crc32(w http.ResponseWriter, body []byte) {
+	if c.Service == "dynamodb" {
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	}
 }
 
 func (c *Call) writeError(w http.ResponseWriter, err error) {
@@ -302,6 +312,7 @@ func (c *Call) writeError(w http.ResponseWriter, err error) {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		}
 	}
+	c.crc32(w, body)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
 	if c.R.Method != http.MethodHead {

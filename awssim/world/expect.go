@@ -12,6 +12,9 @@ package world
 //     settings. S3 bucket findings carry the bucket's own region.
 //   - ResourceARN is the resource's ARN, or for settings without one a
 //     synthetic ARN in the same shape (see the ARN helpers in generate.go).
+//     Where the ARN's resource part holds a planted value (a provisioned
+//     product's name is part of its ARN) findings carry it redacted, the
+//     value replaced by its type tag: stack/web-acct-[AWS_ACCOUNT_ID]/pp-….
 //   - Free-form controls (DPS-FFT-*, DPS-URL-*) produce one FAIL per
 //     offending field, FieldPath naming it ("Description", "Tags[Owner]",
 //     "Labels[1]", "ProvisioningArtifacts[pa-123].TemplateUrl"), and one

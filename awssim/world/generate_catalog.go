@@ -62,10 +62,11 @@ func (f *filler) catalog(region string, g *Regional) {
 	for pi, pn := 0, 1+r.IntN(2); pi < pn; pi++ {
 		team := title(words[r.IntN(len(words))])
 		p := &Portfolio{ID: "port-" + alnum(r, 13), Created: a.Created}
+		provider := team + " Platform Team"
 		fields := []field{
 			f.text("DisplayName", team+" "+title(words[r.IntN(len(words))])+" Portfolio"),
 			f.text("Description", f.sentence()),
-			f.text("ProviderName", team+" Platform Team"),
+			f.text("ProviderName", provider),
 		}
 		p.DisplayName, p.Description, p.ProviderName = fields[0].value, fields[1].value, fields[2].value
 		tagPlant := map[string][]string{}
@@ -92,7 +93,7 @@ func (f *filler) catalog(region string, g *Regional) {
 		f.expect("DPS-SHR-001", region, parn, "", passFail(outside))
 		p.Principals = []string{"arn:aws:iam::" + a.ID + ":role/ServiceCatalogEndUsers"}
 		for qi, qn := 0, 1+r.IntN(3); qi < qn; qi++ {
-			prod := f.product(region, g, p)
+			prod := f.product(region, g, p, provider)
 			p.Products = append(p.Products, prod.ID)
 			if r.IntN(2) == 0 {
 				c := &Constraint{ID: "cons-" + alnum(r, 13), Type: "LAUNCH", ProductID: prod.ID, RoleARN: "arn:aws:iam::" + a.ID + ":role/SCLaunchRole", Description: "Launch as the dedicated role"}
@@ -115,7 +116,10 @@ func (f *filler) catalog(region string, g *Regional) {
 	}
 }
 
-func (f *filler) product(region string, g *Regional, p *Portfolio) *Product {
+// product makes a product of portfolio p; provider is the portfolio's
+// provider name before anything was planted in it, which the product's own
+// fields reuse.
+func (f *filler) product(region string, g *Regional, p *Portfolio, provider string) *Product {
 	a, r := f.a, f.r
 	base := title(words[r.IntN(len(words))]) + " " + title(words[r.IntN(len(words))])
 	prod := &Product{ID: "prod-" + alnum(r, 13), Created: a.Created}
@@ -127,16 +131,16 @@ func (f *filler) product(region string, g *Regional, p *Portfolio) *Product {
 	}
 	fields := []field{
 		name,
-		f.text("Owner", p.ProviderName),
+		f.text("Owner", provider),
 		f.text("Description", f.sentence()),
 		f.text("Distributor", "Internal"),
-		f.text("SupportDescription", "Open a ticket with the "+strings.ToLower(p.ProviderName)+"."),
+		f.text("SupportDescription", "Open a ticket with the "+strings.ToLower(provider)+"."),
 		{path: "SupportEmail", value: "cloud-support@example-corp.com"},
 		{path: "SupportUrl", value: "https://wiki.example-corp.com/" + strings.ToLower(strings.ReplaceAll(base, " ", "-"))},
 	}
 	prod.Name, prod.Owner, prod.Description, prod.Distributor = fields[0].value, fields[1].value, fields[2].value, fields[3].value
 	prod.SupportDescription, prod.SupportEmail, prod.SupportURL = fields[4].value, fields[5].value, fields[6].value
-	owner := f.text("", "team "+strings.ToLower(p.ProviderName))
+	owner := f.text("", "team "+strings.ToLower(provider))
 	prod.Tags = map[string]string{"Owner": owner.value}
 	fields = append(fields, tagFields(prod.Tags, map[string][]string{"Owner": owner.planted})...)
 	arn := ProductARN(region, a.ID, prod.ID)
@@ -160,15 +164,19 @@ func (f *filler) product(region string, g *Regional, p *Portfolio) *Product {
 	for i, n := 0, r.IntN(3); i < n; i++ {
 		pp := &ProvisionedProduct{ID: "pp-" + alnum(r, 13), ProductID: prod.ID, ArtifactID: prod.Artifacts[0].ID, Status: "AVAILABLE", Created: a.Created}
 		nm := f.text("Name", strings.ToLower(strings.ReplaceAll(base, " ", "-"))+"-"+words[r.IntN(len(words))])
+		arnName := nm.value
 		if len(nm.planted) > 0 {
 			// Provisioned product names allow only [a-zA-Z0-9._-]: plant an account number.
-			nm = field{path: "Name", value: strings.ToLower(strings.ReplaceAll(base, " ", "-")) + "-acct-" + randomAccount(f), planted: []string{"AWS_ACCOUNT_ID"}}
+			prefix := strings.ToLower(strings.ReplaceAll(base, " ", "-")) + "-acct-"
+			nm = field{path: "Name", value: prefix + randomAccount(f), planted: []string{"AWS_ACCOUNT_ID"}}
+			// The name is part of the ARN: findings carry it redacted.
+			arnName = prefix + "[AWS_ACCOUNT_ID]"
 		}
 		pp.Name = nm.value
 		tag := f.text("", "stack for "+strings.ToLower(base))
 		pp.Tags = map[string]string{"Purpose": tag.value}
 		g.Provisioned = append(g.Provisioned, pp)
-		f.expectFields("DPS-FFT-003", region, ProvisionedARN(region, a.ID, pp.Name, pp.ID), append([]field{nm}, tagFields(pp.Tags, map[string][]string{"Purpose": tag.planted})...))
+		f.expectFields("DPS-FFT-003", region, ProvisionedARN(region, a.ID, arnName, pp.ID), append([]field{nm}, tagFields(pp.Tags, map[string][]string{"Purpose": tag.planted})...))
 	}
 	g.Products = append(g.Products, prod)
 	return prod

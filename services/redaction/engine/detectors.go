@@ -316,9 +316,11 @@ func builtinDetectors() []*detector {
 					"bucket prod-210987654321-logs",
 					"AWS account 2109-8765-4321",
 					"acct210987654321",
+					"app stream-payments-c1w4-210987654321",
 				},
 				FalsePositives: []string{
 					"order 210987654321 shipped",
+					"serial 4-210987654321",
 					"arn:aws:s3:::my-bucket/key",
 					"build-202611231015-x",
 					"phone 210987654321",

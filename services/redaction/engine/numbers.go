@@ -163,7 +163,10 @@ func accountID(s *scan, _ string, _ int) {
 		if g.end-g.start != 12 || isAlpha(at(t, g.start-1)) && !accountPrefixed(t, g.start) || isAlpha(at(t, g.end)) {
 			continue
 		}
-		if k > 0 && r.sep[k-1] != ' ' || k < r.n-1 && r.sep[k] != ' ' {
+		// A run that starts inside a word ("c1w4-123456789012") is an
+		// identifier joined by a hyphen, not a longer number.
+		afterWord := k == 1 && r.sep[0] == '-' && isAlpha(at(t, r.g[0].start-1))
+		if k > 0 && r.sep[k-1] != ' ' && !afterWord || k < r.n-1 && r.sep[k] != ' ' {
 			// Part of a longer number (a phone, a date, an IP-like string), unless it is an ARN field.
 			if at(t, g.start-1) != ':' {
 				continue
