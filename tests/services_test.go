@@ -64,9 +64,13 @@ var serviceCases = map[string]serviceCase{
 		},
 		field: "page_size",
 		valid: func(ctx context.Context, c *grpc.ClientConn) error {
-			_, err := evaluationv1.NewEvaluationServiceClient(c).GetControl(ctx, &evaluationv1.GetControlRequest{ControlId: "DPS-IAM-001"})
+			resp, err := evaluationv1.NewEvaluationServiceClient(c).GetControl(ctx, &evaluationv1.GetControlRequest{ControlId: "DPS-IAM-001"})
+			if err == nil && len(resp.GetControl().GetSeeds()) == 0 {
+				return fmt.Errorf("GetControl() = %v", resp)
+			}
 			return err
 		},
+		implemented: true,
 	},
 	"redaction": {
 		binary: "dpsweep-redaction", service: "dpsweep.redaction.v1.RedactionService",

@@ -30,15 +30,24 @@ type Endpoint struct {
 
 type component struct {
 	name, service string
-	register      server.RegisterFunc
+	// register builds the service's hook, given every service's address.
+	register func(addrs map[string]string) server.RegisterFunc
+}
+
+func fixed(r server.RegisterFunc) func(map[string]string) server.RegisterFunc {
+	return func(map[string]string) server.RegisterFunc { return r }
 }
 
 var components = []component{
-	{"collection", "dpsweep.collection.v1.CollectionService", collection.Register},
-	{"evaluation", "dpsweep.evaluation.v1.EvaluationService", evaluation.Register},
-	{"redaction", "dpsweep.redaction.v1.RedactionService", redaction.Register},
-	{"reporting", "dpsweep.reporting.v1.ReportingService", reporting.Register},
-	{"sweep", "dpsweep.sweep.v1.SweepService", sweep.Register},
+	{"collection", "dpsweep.collection.v1.CollectionService", fixed(collection.Register)},
+	{"evaluation", "dpsweep.evaluation.v1.EvaluationService", func(addrs map[string]string) server.RegisterFunc {
+		cfg := evaluation.DefaultConfig()
+		cfg.Redaction.Addr = addrs["redaction"]
+		return cfg.Register
+	}},
+	{"redaction", "dpsweep.redaction.v1.RedactionService", fixed(redaction.Register)},
+	{"reporting", "dpsweep.reporting.v1.ReportingService", fixed(reporting.Register)},
+	{"sweep", "dpsweep.sweep.v1.SweepService", fixed(sweep.Register)},
 }
 
 // Suite is the running services.
@@ -54,12 +63,21 @@ type Suite struct {
 func Start(ctx context.Context, log *slog.Logger) (*Suite, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Suite{cancel: cancel}
-	for _, c := range components {
+	listeners := make([]net.Listener, len(components))
+	addrs := map[string]string{}
+	for i, c := range components {
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			_ = s.Stop()
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
+			cancel()
 			return nil, fmt.Errorf("listen for %s: %w", c.name, err)
 		}
+		listeners[i], addrs[c.name] = lis, lis.Addr().String()
+	}
+	for i, c := range components {
+		lis, register := listeners[i], c.register(addrs)
 		cfg := server.Config{
 			Addr: lis.Addr().String(), LogFormat: "text", LogLevel: "warn",
 			MaxRecvMsgBytes: server.DefaultMaxRecvMsgBytes, MaxSendMsgBytes: server.DefaultMaxSendMsgBytes,
@@ -69,7 +87,7 @@ func Start(ctx context.Context, log *slog.Logger) (*Suite, error) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := server.ServeListener(ctx, lis, cfg, log.With("service", c.name), c.register); err != nil {
+			if err := server.ServeListener(ctx, lis, cfg, log.With("service", c.name), register); err != nil {
 				s.mu.Lock()
 				s.errs = append(s.errs, fmt.Errorf("%s: %w", c.name, err))
 				s.mu.Unlock()

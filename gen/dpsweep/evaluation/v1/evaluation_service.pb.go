@@ -568,6 +568,105 @@ func (x *GetControlResponse) GetControl() *Control {
 	return nil
 }
 
+type ValidateCustomControlsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File name used in error messages, for example "controls/s3.yaml".
+	FileName string `protobuf:"bytes,1,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// The file's YAML content.
+	Content       string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateCustomControlsRequest) Reset() {
+	*x = ValidateCustomControlsRequest{}
+	mi := &file_dpsweep_evaluation_v1_evaluation_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateCustomControlsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateCustomControlsRequest) ProtoMessage() {}
+
+func (x *ValidateCustomControlsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dpsweep_evaluation_v1_evaluation_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateCustomControlsRequest.ProtoReflect.Descriptor instead.
+func (*ValidateCustomControlsRequest) Descriptor() ([]byte, []int) {
+	return file_dpsweep_evaluation_v1_evaluation_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ValidateCustomControlsRequest) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *ValidateCustomControlsRequest) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+type ValidateCustomControlsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The controls the file defines, as ListControls would show them.
+	Controls      []*Control `protobuf:"bytes,1,rep,name=controls,proto3" json:"controls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateCustomControlsResponse) Reset() {
+	*x = ValidateCustomControlsResponse{}
+	mi := &file_dpsweep_evaluation_v1_evaluation_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateCustomControlsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateCustomControlsResponse) ProtoMessage() {}
+
+func (x *ValidateCustomControlsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dpsweep_evaluation_v1_evaluation_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateCustomControlsResponse.ProtoReflect.Descriptor instead.
+func (*ValidateCustomControlsResponse) Descriptor() ([]byte, []int) {
+	return file_dpsweep_evaluation_v1_evaluation_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ValidateCustomControlsResponse) GetControls() []*Control {
+	if x != nil {
+		return x.Controls
+	}
+	return nil
+}
+
 var File_dpsweep_evaluation_v1_evaluation_service_proto protoreflect.FileDescriptor
 
 const file_dpsweep_evaluation_v1_evaluation_service_proto_rawDesc = "" +
@@ -614,12 +713,19 @@ const file_dpsweep_evaluation_v1_evaluation_service_proto_rawDesc = "" +
 	"\n" +
 	"control_id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$R\tcontrolId\"N\n" +
 	"\x12GetControlResponse\x128\n" +
-	"\acontrol\x18\x01 \x01(\v2\x1e.dpsweep.evaluation.v1.ControlR\acontrol2\xc0\x02\n" +
+	"\acontrol\x18\x01 \x01(\v2\x1e.dpsweep.evaluation.v1.ControlR\acontrol\"o\n" +
+	"\x1dValidateCustomControlsRequest\x12'\n" +
+	"\tfile_name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\bR\bfileName\x12%\n" +
+	"\acontent\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18\x80\x80@R\acontent\"\\\n" +
+	"\x1eValidateCustomControlsResponse\x12:\n" +
+	"\bcontrols\x18\x01 \x03(\v2\x1e.dpsweep.evaluation.v1.ControlR\bcontrols2\xc8\x03\n" +
 	"\x11EvaluationService\x12_\n" +
 	"\bEvaluate\x12&.dpsweep.evaluation.v1.EvaluateRequest\x1a'.dpsweep.evaluation.v1.EvaluateResponse(\x010\x01\x12g\n" +
 	"\fListControls\x12*.dpsweep.evaluation.v1.ListControlsRequest\x1a+.dpsweep.evaluation.v1.ListControlsResponse\x12a\n" +
 	"\n" +
-	"GetControl\x12(.dpsweep.evaluation.v1.GetControlRequest\x1a).dpsweep.evaluation.v1.GetControlResponseB\xec\x01\n" +
+	"GetControl\x12(.dpsweep.evaluation.v1.GetControlRequest\x1a).dpsweep.evaluation.v1.GetControlResponse\x12\x85\x01\n" +
+	"\x16ValidateCustomControls\x124.dpsweep.evaluation.v1.ValidateCustomControlsRequest\x1a5.dpsweep.evaluation.v1.ValidateCustomControlsResponseB\xec\x01\n" +
 	"\x19com.dpsweep.evaluation.v1B\x16EvaluationServiceProtoP\x01ZAgithub.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1;evaluationv1\xa2\x02\x03DEX\xaa\x02\x15Dpsweep.Evaluation.V1\xca\x02\x15Dpsweep\\Evaluation\\V1\xe2\x02!Dpsweep\\Evaluation\\V1\\GPBMetadata\xea\x02\x17Dpsweep::Evaluation::V1b\x06proto3"
 
 var (
@@ -634,44 +740,49 @@ func file_dpsweep_evaluation_v1_evaluation_service_proto_rawDescGZIP() []byte {
 	return file_dpsweep_evaluation_v1_evaluation_service_proto_rawDescData
 }
 
-var file_dpsweep_evaluation_v1_evaluation_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_dpsweep_evaluation_v1_evaluation_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_dpsweep_evaluation_v1_evaluation_service_proto_goTypes = []any{
-	(*EvaluationContext)(nil),           // 0: dpsweep.evaluation.v1.EvaluationContext
-	(*EvaluateRequest)(nil),             // 1: dpsweep.evaluation.v1.EvaluateRequest
-	(*EvaluationSummary)(nil),           // 2: dpsweep.evaluation.v1.EvaluationSummary
-	(*EvaluateResponse)(nil),            // 3: dpsweep.evaluation.v1.EvaluateResponse
-	(*ListControlsRequest)(nil),         // 4: dpsweep.evaluation.v1.ListControlsRequest
-	(*ListControlsResponse)(nil),        // 5: dpsweep.evaluation.v1.ListControlsResponse
-	(*GetControlRequest)(nil),           // 6: dpsweep.evaluation.v1.GetControlRequest
-	(*GetControlResponse)(nil),          // 7: dpsweep.evaluation.v1.GetControlResponse
-	(*Suppression)(nil),                 // 8: dpsweep.evaluation.v1.Suppression
-	(*v1.CollectInventoryResponse)(nil), // 9: dpsweep.collection.v1.CollectInventoryResponse
-	(*Finding)(nil),                     // 10: dpsweep.evaluation.v1.Finding
-	(Severity)(0),                       // 11: dpsweep.evaluation.v1.Severity
-	(ControlSource)(0),                  // 12: dpsweep.evaluation.v1.ControlSource
-	(*Control)(nil),                     // 13: dpsweep.evaluation.v1.Control
+	(*EvaluationContext)(nil),              // 0: dpsweep.evaluation.v1.EvaluationContext
+	(*EvaluateRequest)(nil),                // 1: dpsweep.evaluation.v1.EvaluateRequest
+	(*EvaluationSummary)(nil),              // 2: dpsweep.evaluation.v1.EvaluationSummary
+	(*EvaluateResponse)(nil),               // 3: dpsweep.evaluation.v1.EvaluateResponse
+	(*ListControlsRequest)(nil),            // 4: dpsweep.evaluation.v1.ListControlsRequest
+	(*ListControlsResponse)(nil),           // 5: dpsweep.evaluation.v1.ListControlsResponse
+	(*GetControlRequest)(nil),              // 6: dpsweep.evaluation.v1.GetControlRequest
+	(*GetControlResponse)(nil),             // 7: dpsweep.evaluation.v1.GetControlResponse
+	(*ValidateCustomControlsRequest)(nil),  // 8: dpsweep.evaluation.v1.ValidateCustomControlsRequest
+	(*ValidateCustomControlsResponse)(nil), // 9: dpsweep.evaluation.v1.ValidateCustomControlsResponse
+	(*Suppression)(nil),                    // 10: dpsweep.evaluation.v1.Suppression
+	(*v1.CollectInventoryResponse)(nil),    // 11: dpsweep.collection.v1.CollectInventoryResponse
+	(*Finding)(nil),                        // 12: dpsweep.evaluation.v1.Finding
+	(Severity)(0),                          // 13: dpsweep.evaluation.v1.Severity
+	(ControlSource)(0),                     // 14: dpsweep.evaluation.v1.ControlSource
+	(*Control)(nil),                        // 15: dpsweep.evaluation.v1.Control
 }
 var file_dpsweep_evaluation_v1_evaluation_service_proto_depIdxs = []int32{
-	8,  // 0: dpsweep.evaluation.v1.EvaluationContext.suppressions:type_name -> dpsweep.evaluation.v1.Suppression
+	10, // 0: dpsweep.evaluation.v1.EvaluationContext.suppressions:type_name -> dpsweep.evaluation.v1.Suppression
 	0,  // 1: dpsweep.evaluation.v1.EvaluateRequest.context:type_name -> dpsweep.evaluation.v1.EvaluationContext
-	9,  // 2: dpsweep.evaluation.v1.EvaluateRequest.inventory:type_name -> dpsweep.collection.v1.CollectInventoryResponse
-	10, // 3: dpsweep.evaluation.v1.EvaluateResponse.findings:type_name -> dpsweep.evaluation.v1.Finding
+	11, // 2: dpsweep.evaluation.v1.EvaluateRequest.inventory:type_name -> dpsweep.collection.v1.CollectInventoryResponse
+	12, // 3: dpsweep.evaluation.v1.EvaluateResponse.findings:type_name -> dpsweep.evaluation.v1.Finding
 	2,  // 4: dpsweep.evaluation.v1.EvaluateResponse.summary:type_name -> dpsweep.evaluation.v1.EvaluationSummary
-	11, // 5: dpsweep.evaluation.v1.ListControlsRequest.min_severity:type_name -> dpsweep.evaluation.v1.Severity
-	12, // 6: dpsweep.evaluation.v1.ListControlsRequest.source:type_name -> dpsweep.evaluation.v1.ControlSource
-	13, // 7: dpsweep.evaluation.v1.ListControlsResponse.controls:type_name -> dpsweep.evaluation.v1.Control
-	13, // 8: dpsweep.evaluation.v1.GetControlResponse.control:type_name -> dpsweep.evaluation.v1.Control
-	1,  // 9: dpsweep.evaluation.v1.EvaluationService.Evaluate:input_type -> dpsweep.evaluation.v1.EvaluateRequest
-	4,  // 10: dpsweep.evaluation.v1.EvaluationService.ListControls:input_type -> dpsweep.evaluation.v1.ListControlsRequest
-	6,  // 11: dpsweep.evaluation.v1.EvaluationService.GetControl:input_type -> dpsweep.evaluation.v1.GetControlRequest
-	3,  // 12: dpsweep.evaluation.v1.EvaluationService.Evaluate:output_type -> dpsweep.evaluation.v1.EvaluateResponse
-	5,  // 13: dpsweep.evaluation.v1.EvaluationService.ListControls:output_type -> dpsweep.evaluation.v1.ListControlsResponse
-	7,  // 14: dpsweep.evaluation.v1.EvaluationService.GetControl:output_type -> dpsweep.evaluation.v1.GetControlResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 5: dpsweep.evaluation.v1.ListControlsRequest.min_severity:type_name -> dpsweep.evaluation.v1.Severity
+	14, // 6: dpsweep.evaluation.v1.ListControlsRequest.source:type_name -> dpsweep.evaluation.v1.ControlSource
+	15, // 7: dpsweep.evaluation.v1.ListControlsResponse.controls:type_name -> dpsweep.evaluation.v1.Control
+	15, // 8: dpsweep.evaluation.v1.GetControlResponse.control:type_name -> dpsweep.evaluation.v1.Control
+	15, // 9: dpsweep.evaluation.v1.ValidateCustomControlsResponse.controls:type_name -> dpsweep.evaluation.v1.Control
+	1,  // 10: dpsweep.evaluation.v1.EvaluationService.Evaluate:input_type -> dpsweep.evaluation.v1.EvaluateRequest
+	4,  // 11: dpsweep.evaluation.v1.EvaluationService.ListControls:input_type -> dpsweep.evaluation.v1.ListControlsRequest
+	6,  // 12: dpsweep.evaluation.v1.EvaluationService.GetControl:input_type -> dpsweep.evaluation.v1.GetControlRequest
+	8,  // 13: dpsweep.evaluation.v1.EvaluationService.ValidateCustomControls:input_type -> dpsweep.evaluation.v1.ValidateCustomControlsRequest
+	3,  // 14: dpsweep.evaluation.v1.EvaluationService.Evaluate:output_type -> dpsweep.evaluation.v1.EvaluateResponse
+	5,  // 15: dpsweep.evaluation.v1.EvaluationService.ListControls:output_type -> dpsweep.evaluation.v1.ListControlsResponse
+	7,  // 16: dpsweep.evaluation.v1.EvaluationService.GetControl:output_type -> dpsweep.evaluation.v1.GetControlResponse
+	9,  // 17: dpsweep.evaluation.v1.EvaluationService.ValidateCustomControls:output_type -> dpsweep.evaluation.v1.ValidateCustomControlsResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_dpsweep_evaluation_v1_evaluation_service_proto_init() }
@@ -690,7 +801,7 @@ func file_dpsweep_evaluation_v1_evaluation_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dpsweep_evaluation_v1_evaluation_service_proto_rawDesc), len(file_dpsweep_evaluation_v1_evaluation_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

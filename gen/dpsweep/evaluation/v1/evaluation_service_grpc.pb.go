@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EvaluationService_Evaluate_FullMethodName     = "/dpsweep.evaluation.v1.EvaluationService/Evaluate"
-	EvaluationService_ListControls_FullMethodName = "/dpsweep.evaluation.v1.EvaluationService/ListControls"
-	EvaluationService_GetControl_FullMethodName   = "/dpsweep.evaluation.v1.EvaluationService/GetControl"
+	EvaluationService_Evaluate_FullMethodName               = "/dpsweep.evaluation.v1.EvaluationService/Evaluate"
+	EvaluationService_ListControls_FullMethodName           = "/dpsweep.evaluation.v1.EvaluationService/ListControls"
+	EvaluationService_GetControl_FullMethodName             = "/dpsweep.evaluation.v1.EvaluationService/GetControl"
+	EvaluationService_ValidateCustomControls_FullMethodName = "/dpsweep.evaluation.v1.EvaluationService/ValidateCustomControls"
 )
 
 // EvaluationServiceClient is the client API for EvaluationService service.
@@ -41,6 +42,11 @@ type EvaluationServiceClient interface {
 	ListControls(ctx context.Context, in *ListControlsRequest, opts ...grpc.CallOption) (*ListControlsResponse, error)
 	// GetControl returns one control.
 	GetControl(ctx context.Context, in *GetControlRequest, opts ...grpc.CallOption) (*GetControlResponse, error)
+	// ValidateCustomControls checks a file of custom CEL controls the way the
+	// server checks its --controls files at start (syntax, types, metadata,
+	// the file's own pass and fail examples) without loading it. A bad file
+	// gets INVALID_ARGUMENT naming the file, line and problem.
+	ValidateCustomControls(ctx context.Context, in *ValidateCustomControlsRequest, opts ...grpc.CallOption) (*ValidateCustomControlsResponse, error)
 }
 
 type evaluationServiceClient struct {
@@ -84,6 +90,16 @@ func (c *evaluationServiceClient) GetControl(ctx context.Context, in *GetControl
 	return out, nil
 }
 
+func (c *evaluationServiceClient) ValidateCustomControls(ctx context.Context, in *ValidateCustomControlsRequest, opts ...grpc.CallOption) (*ValidateCustomControlsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateCustomControlsResponse)
+	err := c.cc.Invoke(ctx, EvaluationService_ValidateCustomControls_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EvaluationServiceServer is the server API for EvaluationService service.
 // All implementations must embed UnimplementedEvaluationServiceServer
 // for forward compatibility.
@@ -101,6 +117,11 @@ type EvaluationServiceServer interface {
 	ListControls(context.Context, *ListControlsRequest) (*ListControlsResponse, error)
 	// GetControl returns one control.
 	GetControl(context.Context, *GetControlRequest) (*GetControlResponse, error)
+	// ValidateCustomControls checks a file of custom CEL controls the way the
+	// server checks its --controls files at start (syntax, types, metadata,
+	// the file's own pass and fail examples) without loading it. A bad file
+	// gets INVALID_ARGUMENT naming the file, line and problem.
+	ValidateCustomControls(context.Context, *ValidateCustomControlsRequest) (*ValidateCustomControlsResponse, error)
 	mustEmbedUnimplementedEvaluationServiceServer()
 }
 
@@ -119,6 +140,9 @@ func (UnimplementedEvaluationServiceServer) ListControls(context.Context, *ListC
 }
 func (UnimplementedEvaluationServiceServer) GetControl(context.Context, *GetControlRequest) (*GetControlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetControl not implemented")
+}
+func (UnimplementedEvaluationServiceServer) ValidateCustomControls(context.Context, *ValidateCustomControlsRequest) (*ValidateCustomControlsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateCustomControls not implemented")
 }
 func (UnimplementedEvaluationServiceServer) mustEmbedUnimplementedEvaluationServiceServer() {}
 func (UnimplementedEvaluationServiceServer) testEmbeddedByValue()                           {}
@@ -184,6 +208,24 @@ func _EvaluationService_GetControl_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EvaluationService_ValidateCustomControls_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateCustomControlsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EvaluationServiceServer).ValidateCustomControls(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EvaluationService_ValidateCustomControls_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EvaluationServiceServer).ValidateCustomControls(ctx, req.(*ValidateCustomControlsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EvaluationService_ServiceDesc is the grpc.ServiceDesc for EvaluationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -198,6 +240,10 @@ var EvaluationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetControl",
 			Handler:    _EvaluationService_GetControl_Handler,
+		},
+		{
+			MethodName: "ValidateCustomControls",
+			Handler:    _EvaluationService_ValidateCustomControls_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

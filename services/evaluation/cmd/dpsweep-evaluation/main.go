@@ -7,5 +7,6 @@ import (
 )
 
 func main() {
-	server.Main(server.Service{Name: "evaluation", DefaultAddr: evaluation.DefaultAddr, Register: evaluation.Register})
+	cfg := evaluation.DefaultConfig()
+	server.Main(server.Service{Name: "evaluation", DefaultAddr: evaluation.DefaultAddr, Flags: cfg.RegisterFlags, Register: cfg.Register})
 }
