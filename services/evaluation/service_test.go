@@ -230,6 +230,18 @@ func TestEvaluateRefusesBadInput(t *testing.T) {
 		"suppression without expiry": {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: acct, Region: "eu-west-1",
 			Suppressions: []*evaluationv1.Suppression{{Id: "x", ControlId: "*", Justification: "because"}}})}, "context.suppressions[0].expires_at"},
 	}
+	// Bad values that are collected text never come back in the error.
+	canaryARN := res(t, "AWS::KMS::Key", "key/"+canarySecret, "eu-west-1", nil)
+	canaryAttr := res(t, "AWS::KMS::Key", "arn:aws:kms:eu-west-1:111122223333:key/k", "eu-west-1",
+		map[string]any{"manager": "CUSTOMER", "spec": "SYMMETRIC_DEFAULT", "state": "Enabled", "rotation_enabled": canaryKey})
+	tests["canary in a bad ARN"] = struct {
+		reqs  []*evaluationv1.EvaluateRequest
+		field string
+	}{[]*evaluationv1.EvaluateRequest{ctxMsg(good), invMsg([]*collectionv1.Resource{canaryARN})}, "inventory.resources[0].arn"}
+	tests["canary in a bad attribute"] = struct {
+		reqs  []*evaluationv1.EvaluateRequest
+		field string
+	}{[]*evaluationv1.EvaluateRequest{ctxMsg(good), invMsg([]*collectionv1.Resource{canaryAttr})}, "inventory.resources[0].attributes.rotation_enabled"}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, _, _, err := evaluate(context.Background(), c, tc.reqs...)
@@ -237,9 +249,13 @@ func TestEvaluateRefusesBadInput(t *testing.T) {
 			if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), tc.field) {
 				t.Fatalf("error %v; want InvalidArgument naming %s", err, tc.field)
 			}
+			for _, canary := range []string{canarySecret, canaryKey} {
+				if strings.Contains(st.String(), canary) || strings.Contains(logs.String(), canary) {
+					t.Errorf("canary %q in the error or the logs", canary)
+				}
+			}
 		})
 	}
-	_ = logs
 }
 
 func TestListAndGetControls(t *testing.T) {
