@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/dpsweep/dpsweep/awssim"
+	simserver "github.com/dpsweep/dpsweep/awssim/server"
 	"github.com/dpsweep/dpsweep/awssim/world"
 	collectionv1 "github.com/dpsweep/dpsweep/gen/dpsweep/collection/v1"
 	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
@@ -89,11 +90,11 @@ type pipeline struct {
 	logs *syncBuffer
 }
 
-func startPipeline(t *testing.T, o world.GenOptions, evalCfg func(*evaluation.Config)) *pipeline {
+func startPipeline(t *testing.T, o world.GenOptions, faults simserver.Faults, evalCfg func(*evaluation.Config)) *pipeline {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	sim, err := awssim.Start(ctx, awssim.Config{Gen: o})
+	sim, err := awssim.Start(ctx, awssim.Config{Gen: o, Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,19 @@ func TestEvaluationMatchesGeneratedExpectations(t *testing.T) {
 	o := world.DefaultGenOptions()
 	o.Accounts, o.Seed, o.ViolationRate, o.PlantRate = 6, 23, 0.35, 0.3
 	o.MissingRole = []int{4}
-	p := startPipeline(t, o, nil)
+	// Two accounts lose one call each: their bucket policies (per resource)
+	// and their portfolio lists (per region, so every catalogue control on
+	// portfolios and constraints is left open).
+	g0, err := world.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deniedPolicy, deniedPortfolios := g0.World.Accounts[2], g0.World.Accounts[4]
+	faults := simserver.Faults{Deny: []simserver.DenyRule{
+		{Account: deniedPolicy.ID, Operation: "s3:GetBucketPolicy"},
+		{Account: deniedPortfolios.ID, Operation: "servicecatalog:ListPortfolios"},
+	}}
+	p := startPipeline(t, o, faults, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	org := p.orgAccounts(ctx, t)
@@ -240,12 +253,25 @@ func TestEvaluationMatchesGeneratedExpectations(t *testing.T) {
 	}
 	g := p.sim.Generated
 	want := map[string]world.Expected{}
+	portfolioControls := []string{"DPS-FFT-001", "DPS-SHR-001", "DPS-SHR-003"}
 	for _, e := range g.Expectations() {
+		switch {
+		case e.Account == deniedPolicy.ID && (e.Control == "DPS-TLS-001" || e.Control == "DPS-TLS-002"):
+			e.Status = "NOT_ASSESSED" // what the denied call would have decided
+		case e.Account == deniedPortfolios.ID && slices.Contains(portfolioControls, e.Control):
+			continue // no portfolio was seen; the regions are open instead (below)
+		}
 		k := findingKey(e.Control, e.Account, e.Region, e.ResourceARN, e.FieldPath)
 		if _, dup := want[k]; dup {
 			t.Fatalf("the generator expects %s twice", k)
 		}
 		want[k] = e
+	}
+	acct, _ := p.sim.World.Account(deniedPortfolios.ID)
+	for _, region := range append(append([]string{}, world.StandardRegions...), acct.EnabledOptInRegions...) {
+		for _, c := range portfolioControls {
+			want[findingKey(c, acct.ID, region, "", "")] = world.Expected{Control: c, Account: acct.ID, Region: region, Status: "NOT_ASSESSED"}
+		}
 	}
 	controls := map[string]bool{}
 	for _, e := range want {
@@ -269,20 +295,25 @@ func TestEvaluationMatchesGeneratedExpectations(t *testing.T) {
 			t.Fatal(err)
 		}
 		if slices.Contains(o.MissingRole, i+1) {
-			// No role: every finding is NOT_ASSESSED, never PASS or FAIL.
-			if len(fs) == 0 {
-				t.Errorf("account %s without a role: no findings, want NOT_ASSESSED ones", a.ID)
-			}
+			// No role: every control is NOT_ASSESSED, never PASS or FAIL.
+			open := map[string]bool{}
 			for _, f := range fs {
+				open[f.GetControlId()] = true
 				if f.GetStatus() != evaluationv1.FindingStatus_FINDING_STATUS_NOT_ASSESSED ||
 					f.GetNotAssessedReason() != evaluationv1.NotAssessedReason_NOT_ASSESSED_REASON_ASSUME_ROLE_FAILED {
 					t.Errorf("account %s without a role: %s %s %s, want NOT_ASSESSED ASSUME_ROLE_FAILED", a.ID, f.GetControlId(), f.GetStatus(), f.GetNotAssessedReason())
 				}
 			}
+			for _, c := range world.Controls {
+				if !open[c.ID] {
+					t.Errorf("account %s without a role: no NOT_ASSESSED finding for %s", a.ID, c.ID)
+				}
+			}
 			continue
 		}
 		for _, f := range fs {
-			k := findingKey(f.GetControlId(), f.GetAccountId(), f.GetRegion(), f.GetResourceArn(), f.GetFieldPath())
+			// Pseudonyms in ARNs ("[AWS_ACCOUNT_ID:3f9c…]") compare as their type tag.
+			k := pseudonym.ReplaceAllString(findingKey(f.GetControlId(), f.GetAccountId(), f.GetRegion(), f.GetResourceArn(), f.GetFieldPath()), "[$1]")
 			if _, dup := got[k]; dup {
 				t.Errorf("finding %s reported twice", k)
 			}
@@ -334,6 +365,15 @@ func TestEvaluationMatchesGeneratedExpectations(t *testing.T) {
 			t.Errorf("no %s planted in the world: the leak check would prove nothing", name)
 		}
 	}
+	outside := 0
+	for _, m := range twelveDigits.FindAllStringSubmatch(string(raw), -1) {
+		if !slices.Contains(org, m[1]) {
+			outside++
+		}
+	}
+	if outside == 0 {
+		t.Error("no account number from outside the organization planted in the world: the leak check would prove nothing")
+	}
 	checkNoPlantedValues(t, got, p.logs.String(), org)
 }
 
@@ -347,7 +387,15 @@ var plantedShapes = map[string]*regexp.Regexp{
 	"URL password":    regexp.MustCompile(`https://deploy:`),
 }
 
-var twelveDigits = regexp.MustCompile(`\b[0-9]{12}\b`)
+// twelveDigits finds 12-digit runs wherever they sit ("acct493817265012" too).
+var twelveDigits = regexp.MustCompile(`(?:^|[^0-9])([0-9]{12})(?:[^0-9]|$)`)
+
+// hexID is a run of 16 or more hexadecimal characters (an identifier when a
+// letter is among them).
+var hexID = regexp.MustCompile(`[0-9a-f]{16,}`)
+
+// pseudonym is a keyed pseudonym the evaluation puts in ARNs and paths.
+var pseudonym = regexp.MustCompile(`\[([A-Z_]+):[0-9a-f]+\]`)
 
 // checkNoPlantedValues: no finding's evidence, ARN or field path, and no log
 // line of any service, holds a planted value or an account number from
@@ -366,9 +414,18 @@ func checkNoPlantedValues(t *testing.T, findings map[string]*evaluationv1.Findin
 				leaks[name]++
 			}
 		}
-		for _, n := range twelveDigits.FindAllString(s, -1) {
-			if !slices.Contains(org, n) {
-				leaks["account number outside the organization"]++
+		// Hex identifiers (vpc-0de769647135129e4, key UUIDs) hold digit runs
+		// that are not account numbers.
+		masked := hexID.ReplaceAllStringFunc(s, func(id string) string {
+			if strings.Trim(id, "0123456789") == "" {
+				return id // all digits: not an identifier
+			}
+			return "<id>"
+		})
+		for _, m := range twelveDigits.FindAllStringSubmatch(masked, -1) {
+			if !slices.Contains(org, m[1]) {
+				i := strings.Index(s, m[1])
+				leaks["account number outside the organization in …"+s[max(0, i-60):min(len(s), i+30)]+"…"]++
 			}
 		}
 	}

@@ -14,7 +14,9 @@ package world
 //     synthetic ARN in the same shape (see the ARN helpers in generate.go).
 //     Where the ARN's resource part holds a planted value (a provisioned
 //     product's name is part of its ARN) findings carry it redacted, the
-//     value replaced by its type tag: stack/web-acct-[AWS_ACCOUNT_ID]/pp-….
+//     value replaced by its type tag: stack/web-acct-[AWS_ACCOUNT_ID]/pp-…
+//     (a sweep writes a keyed pseudonym, [AWS_ACCOUNT_ID:3f9c…], which
+//     compares as the tag).
 //   - Free-form controls (DPS-FFT-*, DPS-URL-*) produce one FAIL per
 //     offending field, FieldPath naming it ("Description", "Tags[Owner]",
 //     "Labels[1]", "ProvisioningArtifacts[pa-123].TemplateUrl"), and one

@@ -223,7 +223,8 @@ func (f *filler) applications(region string, g *Regional) {
 		for vi, vn := 0, 1+r.IntN(2); vi < vn; vi++ {
 			v := &Version{SemanticVersion: fmt.Sprintf("1.%d.0", vi), Created: a.Created.Add(time.Duration(vi) * 24 * time.Hour)}
 			set("Versions["+v.SemanticVersion+"].SourceCodeUrl", &v.SourceCodeURL, "/tree/"+v.SemanticVersion)
-			set("Versions["+v.SemanticVersion+"].TemplateUrl", &v.TemplateURL, "/releases/"+v.SemanticVersion+"/template.yaml")
+			// The template URL AWS gives out is its own signed link, not checked.
+			v.TemplateURL = "https://awsserverlessrepo-changesets.s3.amazonaws.com/" + id + "/" + v.SemanticVersion + "/template.yaml"
 			app.Versions = append(app.Versions, v)
 		}
 		f.expectFields("DPS-FFT-005", region, arn, fields)

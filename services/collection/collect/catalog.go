@@ -299,19 +299,12 @@ func collectApplications(ctx context.Context, e *Env) error {
 					}
 					break
 				}
+				// A version's TemplateUrl is a link AWS makes (and signs) to its
+				// own copy of the template, not a URL a person entered: only the
+				// source code URL is read.
 				for _, v := range vpg.Versions {
 					ver := aws.ToString(v.SemanticVersion)
 					fields = field(fields, "Versions["+ver+"].SourceCodeUrl", kindURL, aws.ToString(v.SourceCodeUrl))
-					va, err := c.GetApplication(ctx, &sar.GetApplicationInput{ApplicationId: s.ApplicationId, SemanticVersion: v.SemanticVersion})
-					if err != nil {
-						if ferr := e.fail(ctx, "serverlessrepo:GetApplication", arn, err); ferr != nil {
-							return ferr
-						}
-						continue
-					}
-					if va.Version != nil {
-						fields = field(fields, "Versions["+ver+"].TemplateUrl", kindURL, aws.ToString(va.Version.TemplateUrl))
-					}
 				}
 			}
 			attrs := map[string]any{"labels": s.Labels}

@@ -211,7 +211,8 @@ const (
 	kindOther = collectionv1.FieldKind_FIELD_KIND_OTHER
 )
 
-// tagFields adds a tag map's values as "Tags[key]".
+// tagFields adds a tag map's values as "Tags[key]", empty values too: the
+// key is free-form text as well.
 func tagFields(fields []*collectionv1.FreeFormField, tags map[string]string) []*collectionv1.FreeFormField {
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
@@ -219,7 +220,7 @@ func tagFields(fields []*collectionv1.FreeFormField, tags map[string]string) []*
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fields = field(fields, "Tags["+k+"]", kindTagV, tags[k])
+		fields = append(fields, &collectionv1.FreeFormField{Path: "Tags[" + k + "]", Kind: kindTagV, Value: tags[k]})
 	}
 	return fields
 }

@@ -196,7 +196,8 @@ func TestRegionalInventoryMatchesTheWorld(t *testing.T) {
 		for _, fd := range r.GetFreeFormFields() {
 			paths = append(paths, fd.GetPath())
 		}
-		if !slices.Contains(paths, "Author") || !slices.Contains(paths, "ReadmeUrl") || !slices.ContainsFunc(paths, func(p string) bool { return strings.HasSuffix(p, ".TemplateUrl") }) {
+		if !slices.Contains(paths, "Author") || !slices.Contains(paths, "ReadmeUrl") || !slices.ContainsFunc(paths, func(p string) bool { return strings.HasSuffix(p, ".SourceCodeUrl") }) ||
+			slices.ContainsFunc(paths, func(p string) bool { return strings.HasSuffix(p, ".TemplateUrl") }) {
 			t.Errorf("application %s fields %v", r.GetName(), paths)
 		}
 	}

@@ -121,6 +121,8 @@ func collectRoot(ctx context.Context, e *Env) error {
 		attrs["password_last_used"] = reportTime(root["password_last_used"])
 		attrs["access_key_1_active"] = root["access_key_1_active"] == "true"
 		attrs["access_key_2_active"] = root["access_key_2_active"] == "true"
+		attrs["access_key_1_last_used"] = reportTime(root["access_key_1_last_used_date"])
+		attrs["access_key_2_last_used"] = reportTime(root["access_key_2_last_used_date"])
 		attrs["credential_report"] = true
 	}
 	return e.emit("AWS::IAM::Root", arn, "global", "root", attrs, nil)

@@ -74,32 +74,47 @@ func init() {
 		},
 		&Control{
 			ID: "DPS-IAM-002", Title: "The root user was not used in the last 90 days", Category: "identity", Severity: high,
-			Description:   "The root user's password was last used more than 90 days ago, or never.",
+			Description:   "The root user — its password and its access keys — was last used more than 90 days ago, or never.",
 			Rationale:     "Everyday work as root bypasses least privilege and leaves actions unattributable to a person; root should be kept for the few tasks that need it.",
 			Remediation:   []string{"Find who signs in as root (CloudTrail ConsoleLogin events with userIdentity.type Root) and give them an IAM role or Identity Center permission set instead.", "Lock the root password away and protect it with MFA."},
-			ResourceTypes: []string{"AWS::IAM::Root"}, Seeds: seedCredentials, Needs: []string{"iam:GetCredentialReport", "iam:GenerateCredentialReport"},
+			ResourceTypes: []string{"AWS::IAM::Root"}, Seeds: seedCredentials,
+			Needs: []string{"iam:GetAccountSummary", "iam:GetCredentialReport", "iam:GenerateCredentialReport"},
 			Check: func(r *Resource, env *Env) Outcome {
 				if report, _ := r.Bool("credential_report"); !report {
 					return Missing("the credential report was not read")
 				}
-				last, ok := r.String("password_last_used")
-				if !ok {
-					return Passed("the root user's password was never used")
+				var last time.Time
+				what := ""
+				for _, k := range []struct{ attr, name string }{{"password_last_used", "password"}, {"access_key_1_last_used", "first access key"},
+					{"access_key_2_last_used", "second access key"}} {
+					v, ok := r.String(k.attr)
+					if !ok {
+						continue
+					}
+					t, parsed := parseTime(v)
+					if !parsed {
+						return Missing("the root user's last use is not a time")
+					}
+					if t.After(last) {
+						last, what = t, k.name
+					}
 				}
-				t, parsed := parseTime(last)
-				if !parsed {
-					return Missing("the root user's last use is not a time")
+				if last.IsZero() {
+					return Passed("the root user was never used")
 				}
-				if age := env.Now.Sub(t); age < maxAge {
-					return Failed("the root user's password was used %d days ago", int(age/day))
+				if age := env.Now.Sub(last); age < maxAge {
+					return Failed("the root user's %s was used %d days ago", what, int(age/day))
 				}
-				return Passed("the root user's password was last used %d days ago", int(env.Now.Sub(t)/day))
+				return Passed("the root user was last used %d days ago", int(env.Now.Sub(last)/day))
 			},
 			Pass: []Fixture{
 				fixture("never used", "AWS::IAM::Root", "credential_report", true, "password_last_used", nil),
-				fixture("used long ago", "AWS::IAM::Root", "credential_report", true, "password_last_used", ago(200*day)),
+				fixture("used long ago", "AWS::IAM::Root", "credential_report", true, "password_last_used", ago(200*day), "access_key_1_last_used", ago(120*day)),
 			},
-			Fail: []Fixture{fixture("used last week", "AWS::IAM::Root", "credential_report", true, "password_last_used", ago(7*day))},
+			Fail: []Fixture{
+				fixture("password used last week", "AWS::IAM::Root", "credential_report", true, "password_last_used", ago(7*day)),
+				fixture("key used yesterday", "AWS::IAM::Root", "credential_report", true, "password_last_used", ago(300*day), "access_key_2_last_used", ago(day)),
+			},
 		},
 		&Control{
 			ID: "DPS-IAM-003", Title: "No IAM user has administrator access attached directly", Category: "identity", Severity: high,

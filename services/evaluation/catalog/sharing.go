@@ -120,7 +120,7 @@ func init() {
 			Rationale:     "End users launch products as the launch role; an administrator launch role gives every user of the portfolio full control of the account through any template.",
 			Remediation:   []string{"Create a launch role with only the permissions the product's template needs (plus the Service Catalog and CloudFormation actions it uses) and update the constraint to use it."},
 			ResourceTypes: []string{"AWS::ServiceCatalog::Constraint"}, Seeds: seedCredentials[:1],
-			Needs: []string{"servicecatalog:ListConstraintsForPortfolio", "servicecatalog:DescribeConstraint", "iam:ListAttachedRolePolicies"},
+			Needs: []string{"servicecatalog:ListPortfolios", "servicecatalog:ListConstraintsForPortfolio", "servicecatalog:DescribeConstraint", "iam:ListAttachedRolePolicies"},
 			Check: func(r *Resource, _ *Env) Outcome {
 				policies, ok := r.Strings("role_attached_policies")
 				if !ok {

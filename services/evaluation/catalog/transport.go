@@ -8,8 +8,8 @@ import (
 )
 
 // denyStatements returns a bucket policy's Deny statements that apply to
-// everyone and every S3 action.
-func denyStatements(policy string) []statement {
+// everyone, every S3 action, and the bucket's objects.
+func denyStatements(policy, bucketARN string) []statement {
 	var p struct{ Statement json.RawMessage }
 	if json.Unmarshal([]byte(policy), &p) != nil {
 		return nil
@@ -20,6 +20,10 @@ func denyStatements(policy string) []statement {
 			continue
 		}
 		if !slices.ContainsFunc(oneOrMany(st.Action), func(a string) bool { return a == "*" || strings.EqualFold(a, "s3:*") }) {
+			continue
+		}
+		// A deny on the bucket alone leaves its objects readable over plain HTTP.
+		if !slices.ContainsFunc(oneOrMany(st.Resource), func(r string) bool { return wildcard(r, bucketARN+"/*") }) {
 			continue
 		}
 		out = append(out, st)
@@ -75,9 +79,9 @@ func bucket(name string, policy any) Fixture {
 }
 
 const (
-	denyInsecure = `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`
-	denyOldTLS   = `{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"NumericLessThan":{"s3:TlsVersion":1.2}}}`
-	allowRead    = `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`
+	denyInsecure = `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::example-bucket","arn:aws:s3:::example-bucket/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`
+	denyOldTLS   = `{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:*","Resource":["arn:aws:s3:::example-bucket","arn:aws:s3:::example-*/*"],"Condition":{"NumericLessThan":{"s3:TlsVersion":1.2}}}`
+	allowRead    = `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::example-bucket/*"}`
 )
 
 func policyOf(st ...string) string {
@@ -101,7 +105,7 @@ func init() {
 				if policy == "" {
 					return Failed("the bucket has no policy, so requests over plain HTTP are allowed")
 				}
-				for _, st := range denyStatements(policy) {
+				for _, st := range denyStatements(policy, r.ARN) {
 					if v, ok := st.condition("Bool", "aws:SecureTransport"); ok && slices.ContainsFunc(v, func(s string) bool { return strings.EqualFold(s, "false") }) {
 						return Passed("statement %q denies requests without TLS", st.Sid)
 					}
@@ -110,7 +114,8 @@ func init() {
 			},
 			Pass: []Fixture{bucket("deny insecure", policyOf(denyInsecure, allowRead))},
 			Fail: []Fixture{bucket("no policy", ""), bucket("allow only", policyOf(allowRead)), bucket("deny for one principal only",
-				policyOf(strings.Replace(denyInsecure, `"Principal":"*"`, `"Principal":{"AWS":"arn:aws:iam::111122223333:root"}`, 1)))},
+				policyOf(strings.Replace(denyInsecure, `"Principal":"*"`, `"Principal":{"AWS":"arn:aws:iam::111122223333:root"}`, 1))),
+				bucket("deny on the bucket, not its objects", policyOf(strings.Replace(denyInsecure, `,"arn:aws:s3:::example-bucket/*"`, "", 1)))},
 		},
 		&Control{
 			ID: "DPS-TLS-002", Title: "The bucket policy denies TLS older than 1.2", Category: "transport", Severity: medium,
@@ -126,7 +131,7 @@ func init() {
 				if policy == "" {
 					return Failed("the bucket has no policy, so TLS below 1.2 is allowed")
 				}
-				for _, st := range denyStatements(policy) {
+				for _, st := range denyStatements(policy, r.ARN) {
 					v, ok := st.condition("NumericLessThan", "s3:TlsVersion")
 					if !ok {
 						continue
@@ -175,4 +180,29 @@ func init() {
 				"tls_versions", map[string]any{"TLSv1.2": 1.0, "TLSv1.1": 1.0}, "callers_below_tls12", []any{"arn:aws:sts::111122223333:assumed-role/Dev/alice"})},
 		},
 	)
+}
+
+// wildcard matches an IAM resource pattern ("*" any run, "?" one character)
+// against s.
+func wildcard(pattern, s string) bool {
+	p, i, star, mark := 0, 0, -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case star >= 0:
+			p, mark = star+1, mark+1
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

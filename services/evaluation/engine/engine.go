@@ -123,15 +123,15 @@ type pending struct {
 	res       *catalog.Resource // nil for findings from collection errors
 	arn, typ  string
 	region    string
-	path      string // raw field path
-	field     int    // index of the field in res.Fields
-	pathText  int    // text index of a tag key in the path, or -1
+	path      string     // raw field path
+	field     int        // index of the field in res.Fields
+	pathParts []pathPart // the path with its bracketed segments sent for redaction
 	status    catalog.Status
 	reason    evaluationv1.NotAssessedReason
 	summary   int // text index of the summary
 	evidence  int // text index of the field value, or -1
 	entities  []string
-	arnText   int // text index of the ARN's resource part, or -1
+	arnText   int // identity text index of the ARN's resource part, or -1
 	arnPrefix string
 }
 
@@ -179,14 +179,20 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Result, error) {
 			errsByARN[ce.GetResourceArn()] = append(errsByARN[ce.GetResourceArn()], ce)
 		}
 	}
+	// Evidence (summaries, field values) is redacted with type tags; what
+	// identifies a finding (the ARN's resource part, bracketed path
+	// segments) with keyed pseudonyms, so two resources that differ only
+	// in a detected value stay two findings.
 	tx := &texts{index: map[string]int{}}
+	ids := &texts{index: map[string]int{}}
 	var out []*pending
 	add := func(p *pending, summary string) {
 		p.summary = tx.add(summary)
 		p.arnText = -1
 		if prefix, rest, ok := splitARN(p.arn); ok && rest != "" {
-			p.arnPrefix, p.arnText = prefix, tx.add(rest)
+			p.arnPrefix, p.arnText = prefix, ids.add(rest)
 		}
+		p.pathParts = splitPath(p.path, ids)
 		out = append(out, p)
 	}
 	// Field values, each sent once however many controls read it.
@@ -217,13 +223,13 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Result, error) {
 			if o.Status == catalog.NotAssessed && o.Reason == 0 {
 				o.Reason = evaluationv1.NotAssessedReason_NOT_ASSESSED_REASON_MISSING_DATA
 			}
-			add(&pending{control: c, res: r, arn: r.ARN, typ: r.Type, region: r.Region, pathText: -1, evidence: -1, status: o.Status, reason: o.Reason}, summary)
+			add(&pending{control: c, res: r, arn: r.ARN, typ: r.Type, region: r.Region, evidence: -1, status: o.Status, reason: o.Reason}, summary)
 		}
 	}
 	// Collection errors: what could not be read is NOT_ASSESSED.
 	for _, ce := range in.Errors {
 		for _, c := range controls {
-			typ, ok := affects(ce, c)
+			typ, ok := affects(ce, c, in.Region)
 			if !ok {
 				continue
 			}
@@ -234,15 +240,19 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Result, error) {
 			if r := arnRegion(ce.GetResourceArn()); r != "" {
 				region = r
 			}
-			add(&pending{control: c, arn: ce.GetResourceArn(), typ: typ, region: region, pathText: -1, evidence: -1, status: catalog.NotAssessed,
+			add(&pending{control: c, arn: ce.GetResourceArn(), typ: typ, region: region, evidence: -1, status: catalog.NotAssessed,
 				reason: reasonOf(ce, in.FIPS)}, errorSummary(ce))
 		}
 	}
-	red, err := e.redact(ctx, tx.list)
+	red, err := e.redact(ctx, tx.list, PolicyEvidence)
 	if err != nil {
 		return nil, err
 	}
-	return e.finish(in, now, out, red), nil
+	idRed, err := e.redact(ctx, ids.list, PolicyIdentity)
+	if err != nil {
+		return nil, err
+	}
+	return e.finish(in, now, out, red, idRed), nil
 }
 
 // fieldFindings schedules a free-form control's findings on one resource.
@@ -261,14 +271,10 @@ func (e *Engine) fieldFindings(c *catalog.Control, i int, r *catalog.Resource, b
 	// each scanned field is one candidate.
 	for _, j := range scanned {
 		f := r.Fields[j]
-		p := &pending{control: c, res: r, arn: r.ARN, typ: r.Type, region: r.Region, path: f.Path, field: j, pathText: -1, evidence: fieldText[[2]int{i, j}], status: catalog.Fail}
-		if key, ok := tagKey(f.Path); ok {
-			p.pathText = tx.add(key)
-		}
-		add(p, "")
+		add(&pending{control: c, res: r, arn: r.ARN, typ: r.Type, region: r.Region, path: f.Path, field: j, evidence: fieldText[[2]int{i, j}], status: catalog.Fail}, "")
 	}
 	// The resource-level candidate: PASS when no field offends.
-	p := &pending{control: c, res: r, arn: r.ARN, typ: r.Type, region: r.Region, pathText: -1, evidence: -1, status: catalog.Pass}
+	p := &pending{control: c, res: r, arn: r.ARN, typ: r.Type, region: r.Region, evidence: -1, status: catalog.Pass}
 	summary := fmt.Sprintf("%d fields scanned, none offends", len(scanned))
 	if len(blocking) > 0 {
 		p.status, p.reason, summary = catalog.NotAssessed, reasonOf(blocking[0], in.FIPS), errorSummary(blocking[0])
@@ -276,16 +282,58 @@ func (e *Engine) fieldFindings(c *catalog.Control, i int, r *catalog.Resource, b
 	add(p, summary)
 }
 
-// tagKey returns k of a "Tags[k]" path.
-func tagKey(path string) (string, bool) {
-	if strings.HasPrefix(path, "Tags[") && strings.HasSuffix(path, "]") {
-		return path[len("Tags[") : len(path)-1], true
+// pathPart is a literal piece of a field path, or (id >= 0) a bracketed
+// segment a person chose — a tag key, a version — sent for redaction.
+type pathPart struct {
+	lit string
+	id  int
+}
+
+// splitPath cuts "Versions[1.0.0].SourceCodeUrl" into "Versions[", a
+// segment, and "].SourceCodeUrl".
+func splitPath(path string, ids *texts) []pathPart {
+	var parts []pathPart
+	for path != "" {
+		i := strings.IndexByte(path, '[')
+		j := strings.IndexByte(path[i+1:], ']')
+		if i < 0 || j < 0 {
+			parts = append(parts, pathPart{lit: path, id: -1})
+			break
+		}
+		j += i + 1
+		parts = append(parts, pathPart{lit: path[:i+1], id: -1})
+		if seg := path[i+1 : j]; seg != "" {
+			parts = append(parts, pathPart{id: ids.add(seg)})
+		}
+		path = path[j:]
 	}
-	return "", false
+	return parts
+}
+
+// renderPath rebuilds a path from its redacted segments.
+func renderPath(parts []pathPart, idRed []Redaction) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p.id >= 0 {
+			b.WriteString(idRed[p.id].Text)
+		} else {
+			b.WriteString(p.lit)
+		}
+	}
+	return b.String()
+}
+
+// tagKeyEntities returns what was found in the key of a "Tags[key]" path:
+// tag keys are free-form text too.
+func tagKeyEntities(p *pending, idRed []Redaction) []catalog.Entity {
+	if !strings.HasPrefix(p.path, "Tags[") || len(p.pathParts) < 2 || p.pathParts[1].id < 0 {
+		return nil
+	}
+	return idRed[p.pathParts[1].id].Entities
 }
 
 // finish decides free-form verdicts from the redacted texts and builds findings.
-func (e *Engine) finish(in *Input, now time.Time, ps []*pending, red []Redaction) *Result {
+func (e *Engine) finish(in *Input, now time.Time, ps []*pending, red, idRed []Redaction) *Result {
 	type key struct {
 		c   *catalog.Control
 		res *catalog.Resource
@@ -303,8 +351,8 @@ func (e *Engine) finish(in *Input, now time.Time, ps []*pending, red []Redaction
 		rule := p.control.Fields
 		if rule.Offends != nil {
 			ents := red[p.evidence].Entities
-			if p.pathText >= 0 {
-				ents = append(slices.Clone(ents), red[p.pathText].Entities...)
+			if k := tagKeyEntities(p, idRed); len(k) > 0 {
+				ents = append(slices.Clone(ents), k...)
 			}
 			for _, en := range ents {
 				if rule.Offends(f, en) && !slices.Contains(types, en.Type) {
@@ -331,13 +379,10 @@ func (e *Engine) finish(in *Input, now time.Time, ps []*pending, red []Redaction
 		if p.control.Fields != nil && p.path == "" && failed[key{p.control, p.res}] {
 			continue // the resource has failing fields: no PASS for it
 		}
-		path := p.path
-		if p.pathText >= 0 && len(red[p.pathText].Entities) > 0 {
-			path = "Tags[" + red[p.pathText].Text + "]"
-		}
+		path := renderPath(p.pathParts, idRed)
 		arn := p.arn
 		if p.arnText >= 0 {
-			arn = p.arnPrefix + red[p.arnText].Text
+			arn = p.arnPrefix + idRed[p.arnText].Text
 		}
 		region := p.region
 		if region == "" {
@@ -437,11 +482,21 @@ func arnRegion(arn string) string {
 	return ""
 }
 
+// needs reports whether a control's data comes from the failed call: one of
+// its Needs, or, for a custom control (which names none), any call of a
+// collector of its resource types.
+func needs(c *catalog.Control, ce *collectionv1.CollectionError) bool {
+	if len(c.Needs) == 0 {
+		return slices.ContainsFunc(ce.GetResourceTypes(), c.AppliesTo)
+	}
+	return slices.Contains(c.Needs, ce.GetAction())
+}
+
 // needed returns the errors on a resource that the control's data comes from.
 func needed(c *catalog.Control, errs []*collectionv1.CollectionError) []*collectionv1.CollectionError {
 	var out []*collectionv1.CollectionError
 	for _, ce := range errs {
-		if slices.Contains(c.Needs, ce.GetAction()) {
+		if needs(c, ce) {
 			out = append(out, ce)
 		}
 	}
@@ -449,9 +504,15 @@ func needed(c *catalog.Control, errs []*collectionv1.CollectionError) []*collect
 }
 
 // affects reports whether a collection error leaves a control unassessed,
-// and for which resource type.
-func affects(ce *collectionv1.CollectionError, c *catalog.Control) (string, bool) {
-	if ce.GetAction() != "sts:AssumeRole" && !slices.Contains(c.Needs, ce.GetAction()) {
+// and for which resource type. A role that cannot be assumed in the global
+// scope leaves every control of the account unassessed: no region of it
+// can be read either.
+func affects(ce *collectionv1.CollectionError, c *catalog.Control, contextRegion string) (string, bool) {
+	assume := ce.GetAction() == "sts:AssumeRole"
+	if assume && contextRegion == "global" {
+		return c.ResourceTypes[0], true
+	}
+	if !assume && !needs(c, ce) {
 		return "", false
 	}
 	for _, t := range ce.GetResourceTypes() {
@@ -544,7 +605,7 @@ func validate(in *Input) error {
 }
 
 // redact sends texts to the Redactor in batches.
-func (e *Engine) redact(ctx context.Context, list []string) ([]Redaction, error) {
+func (e *Engine) redact(ctx context.Context, list []string, policy string) ([]Redaction, error) {
 	out := make([]Redaction, len(list))
 	// Empty texts have nothing to scrub; the rest go in batches.
 	var idx []int
@@ -563,7 +624,7 @@ func (e *Engine) redact(ctx context.Context, list []string) ([]Redaction, error)
 		for _, i := range idx[start:end] {
 			batch = append(batch, list[i])
 		}
-		got, err := e.o.Redactor.Redact(ctx, batch)
+		got, err := e.o.Redactor.Redact(ctx, batch, policy)
 		if err != nil {
 			return nil, err
 		}

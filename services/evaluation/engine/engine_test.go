@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -275,8 +276,11 @@ func TestGlob(t *testing.T) {
 	}
 }
 
+// pseudonym is a keyed pseudonym the identity policy puts in ARNs and paths.
+var pseudonym = regexp.MustCompile(`\[([A-Z_]+):[0-9a-f]+\]`)
+
 // TestFreeFormEvidenceIsRedacted: raw values never reach a finding; tag keys
-// and ARNs that hold a planted value are redacted too.
+// and ARNs that hold a planted value carry pseudonyms instead.
 func TestFreeFormEvidenceIsRedacted(t *testing.T) {
 	pp := "arn:aws:servicecatalog:eu-west-1:111122223333:stack/web-acct-493817265012/pp-abc"
 	in := &Input{Region: "eu-west-1", Resources: []*collectionv1.Resource{
@@ -286,7 +290,10 @@ func TestFreeFormEvidenceIsRedacted(t *testing.T) {
 			&collectionv1.FreeFormField{Path: "Tags[Team]", Kind: collectionv1.FieldKind_FIELD_KIND_TAG_VALUE, Value: "web; password=QRTkmnp482#xyz"}),
 	}}
 	res := evaluate(t, in)
-	got := byControl(res.Findings)
+	got := map[string]*evaluationv1.Finding{}
+	for k, f := range byControl(res.Findings) {
+		got[pseudonym.ReplaceAllString(k, "[$1]")] = f
+	}
 	redactedARN := "arn:aws:servicecatalog:eu-west-1:111122223333:stack/web-acct-[AWS_ACCOUNT_ID]/pp-abc"
 	for _, k := range []string{"DPS-FFT-003 " + redactedARN + " Name", "DPS-FFT-003 " + redactedARN + " Tags[[EMAIL_ADDRESS]]", "DPS-FFT-003 " + redactedARN + " Tags[Team]"} {
 		if f, ok := got[k]; !ok || f.GetStatus() != evaluationv1.FindingStatus_FINDING_STATUS_FAIL {
@@ -362,6 +369,107 @@ func seenKeys(l *localRedactor) map[string]bool {
 
 type failingRedactor struct{}
 
-func (failingRedactor) Redact(context.Context, []string) ([]Redaction, error) {
+func (failingRedactor) Redact(context.Context, []string, string) ([]Redaction, error) {
 	return nil, errors.New("redaction service unavailable")
+}
+
+// TestResourcesDifferingInADetectedValueStayApart: two buckets whose names
+// differ only in an account number, two tag keys likewise, and a version
+// holding one, keep distinct findings with distinct IDs, and nothing raw.
+func TestResourcesDifferingInADetectedValueStayApart(t *testing.T) {
+	in := &Input{Region: "global", Resources: []*collectionv1.Resource{
+		resource(t, "AWS::S3::Bucket", "arn:aws:s3:::logs-444455556666", "eu-west-1", map[string]any{"policy": "", "encryption": map[string]any{"algorithm": "aws:kms"}}),
+		resource(t, "AWS::S3::Bucket", "arn:aws:s3:::logs-777788889999", "eu-west-1", map[string]any{"policy": "", "encryption": nil}),
+	}}
+	res := evaluate(t, in)
+	enc := map[string]evaluationv1.FindingStatus{}
+	ids := map[string]bool{}
+	for _, f := range res.Findings {
+		if ids[f.GetId()] {
+			t.Errorf("finding ID %s used twice", f.GetId())
+		}
+		ids[f.GetId()] = true
+		if f.GetControlId() == "DPS-ENC-001" {
+			enc[f.GetResourceArn()] = f.GetStatus()
+		}
+		if strings.Contains(f.String(), "444455556666") || strings.Contains(f.String(), "777788889999") {
+			t.Errorf("raw account number in %v", f)
+		}
+	}
+	if len(enc) != 2 {
+		t.Fatalf("ENC-001 findings %v, want one per bucket", enc)
+	}
+	statuses := map[evaluationv1.FindingStatus]int{}
+	for _, st := range enc {
+		statuses[st]++
+	}
+	if statuses[evaluationv1.FindingStatus_FINDING_STATUS_PASS] != 1 || statuses[evaluationv1.FindingStatus_FINDING_STATUS_FAIL] != 1 {
+		t.Errorf("ENC-001 %v, want one PASS and one FAIL", enc)
+	}
+
+	app := "arn:aws:serverlessrepo:eu-west-1:111122223333:applications/resizer"
+	in = &Input{Region: "eu-west-1", Resources: []*collectionv1.Resource{
+		resource(t, "AWS::Serverless::Application", app, "eu-west-1", map[string]any{"labels": nil, "policy_statements": nil},
+			&collectionv1.FreeFormField{Path: "Versions[1.0.0-acct-444455556666].SourceCodeUrl", Kind: collectionv1.FieldKind_FIELD_KIND_URL, Value: "http://github.com/x/y"},
+			&collectionv1.FreeFormField{Path: "Versions[1.0.0-acct-777788889999].SourceCodeUrl", Kind: collectionv1.FieldKind_FIELD_KIND_URL, Value: "http://github.com/x/z"}),
+		resource(t, "AWS::ServiceCatalog::Portfolio", "arn:aws:catalog:eu-west-1:111122223333:portfolio/port-a", "eu-west-1", map[string]any{"shares": nil},
+			&collectionv1.FreeFormField{Path: "Tags[acct-444455556666]", Kind: collectionv1.FieldKind_FIELD_KIND_TAG_VALUE, Value: ""},
+			&collectionv1.FreeFormField{Path: "Tags[acct-777788889999]", Kind: collectionv1.FieldKind_FIELD_KIND_TAG_VALUE, Value: "x"}),
+	}}
+	res = evaluate(t, in)
+	paths := map[string]int{}
+	for _, f := range res.Findings {
+		if f.GetStatus() == evaluationv1.FindingStatus_FINDING_STATUS_FAIL {
+			paths[f.GetControlId()]++
+		}
+		if strings.Contains(f.String(), "444455556666") || strings.Contains(f.String(), "777788889999") {
+			t.Errorf("raw account number in %v", f)
+		}
+	}
+	if paths["DPS-TLS-004"] != 2 || paths["DPS-FFT-001"] != 2 {
+		t.Errorf("failing findings per control %v; want two TLS-004 (one per version) and two FFT-001 (one per tag key)", paths)
+	}
+}
+
+// TestCustomControlsAreNeverPassOnPartialData: a control without Needs (a
+// custom one) is blocked by any error of a collector of its types.
+func TestCustomControlsAreNeverPassOnPartialData(t *testing.T) {
+	custom := &catalog.Control{ID: "ACME-1", Title: "t", ResourceTypes: []string{"AWS::IAM::User"},
+		Check: func(*catalog.Resource, *catalog.Env) catalog.Outcome { return catalog.Passed("ok") }}
+	e, _ := newEngine(t, []*catalog.Control{custom}, now)
+	user := "arn:aws:iam::111122223333:user/alice"
+	res, err := e.Evaluate(context.Background(), &Input{SweepID: "s", Account: acct, Region: "global",
+		Resources: []*collectionv1.Resource{resource(t, "AWS::IAM::User", user, "global", map[string]any{})},
+		Errors: []*collectionv1.CollectionError{
+			{Collector: "iam.users", Action: "iam:ListAttachedUserPolicies", Reason: collectionv1.ErrorReason_ERROR_REASON_THROTTLED, ResourceTypes: []string{"AWS::IAM::User"}, ResourceArn: user},
+			{Collector: "iam.users", Action: "iam:ListUsers", Reason: collectionv1.ErrorReason_ERROR_REASON_ACCESS_DENIED, ResourceTypes: []string{"AWS::IAM::User"}},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 2 {
+		t.Fatalf("%d findings, want the user's and the list's", len(res.Findings))
+	}
+	for _, f := range res.Findings {
+		if f.GetStatus() != evaluationv1.FindingStatus_FINDING_STATUS_NOT_ASSESSED {
+			t.Errorf("%s %q: %s, want NOT_ASSESSED", f.GetControlId(), f.GetResourceArn(), f.GetStatus())
+		}
+	}
+}
+
+// TestMissingRoleLeavesEveryControlOpen: a role that cannot be assumed, seen
+// in the global scope, makes every control of the account NOT_ASSESSED.
+func TestMissingRoleLeavesEveryControlOpen(t *testing.T) {
+	res := evaluate(t, &Input{Region: "global", Errors: []*collectionv1.CollectionError{{Collector: "sts.assume_role", Action: "sts:AssumeRole",
+		Reason: collectionv1.ErrorReason_ERROR_REASON_ASSUME_ROLE_FAILED, ResourceTypes: []string{"AWS::IAM::Root"}}}})
+	seen := map[string]bool{}
+	for _, f := range res.Findings {
+		seen[f.GetControlId()] = true
+		if f.GetNotAssessedReason() != evaluationv1.NotAssessedReason_NOT_ASSESSED_REASON_ASSUME_ROLE_FAILED {
+			t.Errorf("%s: %s", f.GetControlId(), f.GetNotAssessedReason())
+		}
+	}
+	if len(seen) != len(catalog.Builtin()) {
+		t.Errorf("%d controls NOT_ASSESSED, want all %d", len(seen), len(catalog.Builtin()))
+	}
 }

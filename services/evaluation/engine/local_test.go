@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	redaction "github.com/dpsweep/dpsweep/services/redaction/engine"
 
@@ -17,15 +18,29 @@ type localRedactor struct {
 }
 
 func newLocalRedactor() *localRedactor {
-	return &localRedactor{r: &redaction.Redactor{Engine: redaction.New()}}
+	keys, err := redaction.NewKeys([]byte("0123456789abcdef0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return &localRedactor{r: &redaction.Redactor{Engine: redaction.New(), Keys: keys}}
 }
 
-func (l *localRedactor) Redact(_ context.Context, texts []string) ([]Redaction, error) {
+// policies are the RedactionService's named policies the engine uses.
+var policies = map[string]*redaction.Policy{
+	PolicyEvidence: {},
+	PolicyIdentity: {Default: redaction.OperatorConfig{Operator: redaction.OperatorHash}},
+}
+
+func (l *localRedactor) Redact(_ context.Context, texts []string, policy string) ([]Redaction, error) {
 	l.calls++
 	l.texts = append(l.texts, texts)
+	p, ok := policies[policy]
+	if !ok {
+		return nil, fmt.Errorf("unknown policy %q", policy)
+	}
 	out := make([]Redaction, len(texts))
 	for i, t := range texts {
-		red, fs, err := l.r.Redact(t, &redaction.Policy{})
+		red, fs, err := l.r.Redact(t, p)
 		if err != nil {
 			return nil, err
 		}

@@ -18,13 +18,22 @@ type Redaction struct {
 // Redactor scrubs texts. The engine sends it every free-form value and every
 // evidence summary, in batches, and keeps only what it answers.
 type Redactor interface {
-	// Redact answers one Redaction per text, in order.
-	Redact(ctx context.Context, texts []string) ([]Redaction, error)
+	// Redact answers one Redaction per text, in order, under a named
+	// RedactionService policy (PolicyEvidence or PolicyIdentity).
+	Redact(ctx context.Context, texts []string, policy string) ([]Redaction, error)
 }
 
-// PolicyName is the RedactionService policy evidence is scrubbed with:
-// every detection, at any confidence, replaced by its type tag.
-const PolicyName = "default"
+// The RedactionService policies the engine uses.
+const (
+	// PolicyEvidence scrubs evidence: every detection, at any confidence,
+	// replaced by its type tag ("[AWS_ACCOUNT_ID]").
+	PolicyEvidence = "default"
+	// PolicyIdentity scrubs what identifies a finding (ARNs, field path
+	// segments) with keyed pseudonyms ("[AWS_ACCOUNT_ID:3f9c…]"): distinct
+	// values stay distinct, and the same value gets the same pseudonym from
+	// every call and, with the server's --hash-key-file, across restarts.
+	PolicyIdentity = "pseudonymize"
+)
 
 // GRPCRedactor is the Redactor of a RedactionService.
 type GRPCRedactor struct {
@@ -34,8 +43,8 @@ type GRPCRedactor struct {
 var _ Redactor = GRPCRedactor{}
 
 // Redact calls RedactBatch once.
-func (g GRPCRedactor) Redact(ctx context.Context, texts []string) ([]Redaction, error) {
-	resp, err := g.Client.RedactBatch(ctx, &redactionv1.RedactBatchRequest{Texts: texts, PolicyName: PolicyName})
+func (g GRPCRedactor) Redact(ctx context.Context, texts []string, policy string) ([]Redaction, error) {
+	resp, err := g.Client.RedactBatch(ctx, &redactionv1.RedactBatchRequest{Texts: texts, PolicyName: policy})
 	if err != nil {
 		return nil, fmt.Errorf("RedactionService.RedactBatch: %w", err)
 	}

@@ -106,11 +106,13 @@ func TestSARIFMapping(t *testing.T) {
 				}
 			}
 			Results []struct {
-				RuleID              string
-				RuleIndex           int
-				Kind, Level         string
-				Message             struct{ Text string }
-				Locations           []struct{ LogicalLocations []struct{ Name, FullyQualifiedName, Kind string } }
+				RuleID      string
+				RuleIndex   int
+				Kind, Level string
+				Message     struct{ Text string }
+				Locations   []struct {
+					LogicalLocations []struct{ Name, FullyQualifiedName, Kind string }
+				}
 				PartialFingerprints map[string]string
 				Suppressions        []struct{ Kind, Status, Justification string }
 				Properties          map[string]any
