@@ -75,7 +75,8 @@ func startBinary(t *testing.T, name string, args ...string) *process {
 	t.Helper()
 	args = append([]string{"--addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"}, args...)
 	cmd := exec.Command(binary(t, name), args...)
-	cmd.Env = append(os.Environ(), "DPSWEEP_LOG_LEVEL=error") // the flag wins over the environment
+	// The flag wins over the environment; data (the reporting store) stays in the test.
+	cmd.Env = append(os.Environ(), "DPSWEEP_LOG_LEVEL=error", "XDG_DATA_HOME="+t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

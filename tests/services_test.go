@@ -98,9 +98,10 @@ var serviceCases = map[string]serviceCase{
 		},
 		field: "filter.account_ids[0]",
 		valid: func(ctx context.Context, c *grpc.ClientConn) error {
-			_, err := reportingv1.NewReportingServiceClient(c).GetSweep(ctx, &reportingv1.GetSweepRequest{SweepId: "s1"})
+			_, err := reportingv1.NewReportingServiceClient(c).ListSweeps(ctx, &reportingv1.ListSweepsRequest{})
 			return err
 		},
+		implemented: true,
 	},
 	"sweep": {
 		binary: "dpsweep-sweep", service: "dpsweep.sweep.v1.SweepService",

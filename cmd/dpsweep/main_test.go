@@ -69,3 +69,16 @@ func TestRealMain(t *testing.T) {
 		})
 	}
 }
+
+// TestMain keeps the demo's findings store (under the user's data
+// directory) inside a temporary directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dpsweep-data-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_DATA_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

@@ -7,5 +7,6 @@ import (
 )
 
 func main() {
-	server.Main(server.Service{Name: "reporting", DefaultAddr: reporting.DefaultAddr, Register: reporting.Register})
+	cfg := reporting.DefaultConfig()
+	server.Main(server.Service{Name: "reporting", DefaultAddr: reporting.DefaultAddr, Flags: cfg.RegisterFlags, Register: cfg.Register})
 }

@@ -71,6 +71,12 @@ var _ export.Exporter = (*Exporter)(nil)
 // New returns an Exporter with the defaults.
 func New() *Exporter { return &Exporter{} }
 
+// init makes export.ByFormat return this exporter for REPORT_FORMAT_HTML in
+// every binary that links this package.
+func init() {
+	export.Register(reportingv1.ReportFormat_REPORT_FORMAT_HTML, func() export.Exporter { return New() })
+}
+
 // Format is REPORT_FORMAT_HTML.
 func (*Exporter) Format() reportingv1.ReportFormat {
 	return reportingv1.ReportFormat_REPORT_FORMAT_HTML
