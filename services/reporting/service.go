@@ -225,9 +225,11 @@ func (s *Service) ExportReport(ctx context.Context, req *reportingv1.ExportRepor
 		return nil, s.storeError("export report", err)
 	}
 	in := &export.Input{
-		Sweep:       sw,
-		Assessed:    make([]export.Scope, len(scopes)),
-		Findings:    func(ctx context.Context) iter.Seq2[*evaluationv1.Finding, error] { return s.store.Findings(ctx, id, filter) },
+		Sweep:    sw,
+		Assessed: make([]export.Scope, len(scopes)),
+		Findings: func(ctx context.Context) iter.Seq2[*evaluationv1.Finding, error] {
+			return s.store.Findings(ctx, id, filter)
+		},
 		GeneratedAt: s.now().UTC(),
 		Version:     s.version,
 	}
