@@ -1,7 +1,6 @@
 package sweep
 
 import (
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -70,4 +69,3 @@ func AccountSweep(ctx workflow.Context, in AccountInput) (*AccountResult, error)
 	}
 	return res, nil
 }
-
