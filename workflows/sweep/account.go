@@ -24,7 +24,7 @@ func AccountSweep(ctx workflow.Context, in AccountInput) (*AccountResult, error)
 	res := &AccountResult{Account: in.Account, Counts: &reportingv1.SweepCounts{}}
 	var d DescribeResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, describeOptions), DescribeAccountActivity,
-		DescribeInput{SweepID: in.SweepID, Account: in.Account, Spec: in.Spec}).Get(ctx, &d)
+		DescribeInput{SweepID: in.SweepID, Account: in.Account, ManagementAccount: in.ManagementAccount, Spec: in.Spec}).Get(ctx, &d)
 	if err != nil {
 		if temporal.IsCanceledError(err) {
 			return res, err

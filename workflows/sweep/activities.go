@@ -55,8 +55,15 @@ type Activities struct {
 	orgs map[string][]string
 }
 
-func (a *Activities) target(sweepID, account string, spec *sweepv1.SweepSpec) *collectionv1.Target {
-	return &collectionv1.Target{AccountId: account, RoleName: roleName(spec), ExternalId: spec.GetExternalId(),
+// target is how the collection service reaches an account: through the
+// spec's role, except the management account itself, which the worker's
+// own credentials reach (the role is usually not deployed there).
+func (a *Activities) target(sweepID, account, mgmt string, spec *sweepv1.SweepSpec) *collectionv1.Target {
+	role := roleName(spec)
+	if account == mgmt {
+		role = ""
+	}
+	return &collectionv1.Target{AccountId: account, RoleName: role, ExternalId: spec.GetExternalId(),
 		SessionName: "dpsweep-" + sessionSafe(sweepID), UseFipsEndpoint: spec.GetUseFipsEndpoints()}
 }
 
@@ -97,7 +104,7 @@ type orgAccount struct {
 // organization reads the organization's accounts through the
 // organizations.accounts collector of the management account.
 func (a *Activities) organization(ctx context.Context, sweepID, mgmt string, spec *sweepv1.SweepSpec) ([]orgAccount, error) {
-	stream, err := a.Collection.CollectInventory(ctx, &collectionv1.CollectInventoryRequest{Target: a.target(sweepID, mgmt, spec),
+	stream, err := a.Collection.CollectInventory(ctx, &collectionv1.CollectInventoryRequest{Target: a.target(sweepID, mgmt, mgmt, spec),
 		Scope: collectionv1.Scope_SCOPE_GLOBAL, Collectors: []string{"organizations.accounts"}})
 	if err != nil {
 		return nil, grpcError("CollectInventory", err)
@@ -244,7 +251,7 @@ func (a *Activities) orgAccounts(ctx context.Context, sweepID, mgmt string, spec
 // then scanned for its global scope only, which records every control as
 // NOT_ASSESSED.
 func (a *Activities) DescribeAccount(ctx context.Context, in DescribeInput) (*DescribeResult, error) {
-	d, err := a.Collection.DescribeTarget(ctx, &collectionv1.DescribeTargetRequest{Target: a.target(in.SweepID, in.Account, in.Spec)})
+	d, err := a.Collection.DescribeTarget(ctx, &collectionv1.DescribeTargetRequest{Target: a.target(in.SweepID, in.Account, in.ManagementAccount, in.Spec)})
 	if status.Code(err) == codes.PermissionDenied {
 		return &DescribeResult{AssumeRoleFailed: true}, nil
 	}
@@ -281,7 +288,7 @@ func (a *Activities) Scan(ctx context.Context, in ScanInput) (*ScanResult, error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	inv, err := a.Collection.CollectInventory(ctx, &collectionv1.CollectInventoryRequest{Target: a.target(in.SweepID, in.Account, in.Spec),
+	inv, err := a.Collection.CollectInventory(ctx, &collectionv1.CollectInventoryRequest{Target: a.target(in.SweepID, in.Account, in.ManagementAccount, in.Spec),
 		Scope: scope, Region: region, LookupEventsWindow: in.Spec.GetLookupEventsWindow()})
 	if err != nil {
 		return nil, grpcError("CollectInventory", err)

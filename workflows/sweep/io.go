@@ -113,8 +113,8 @@ type DiscoverResult struct {
 
 // DescribeInput asks which regions of an account a sweep scans.
 type DescribeInput struct {
-	SweepID, Account string
-	Spec             *sweepv1.SweepSpec
+	SweepID, Account, ManagementAccount string
+	Spec                                *sweepv1.SweepSpec
 }
 
 // DescribeResult lists them; AssumeRoleFailed means dpsweep could not get in.

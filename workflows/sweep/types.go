@@ -5,7 +5,10 @@
 // SweepService and the Temporal UI agree on.
 package sweep
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // TaskQueue is the task queue the sweep workers poll.
 const TaskQueue = "dpsweep-sweep"
@@ -25,4 +28,21 @@ func SweepWorkflowID(sweepID string) string {
 // "sweep/<sweepID>/account/<accountID>".
 func AccountSweepWorkflowID(sweepID, accountID string) string {
 	return fmt.Sprintf("sweep/%s/account/%s", sweepID, accountID)
+}
+
+// SweepIDFromWorkflowID is the sweep ID of a sweep workflow ID: the part
+// after "sweep/", with every character a sweep ID may not hold (the colons
+// of a scheduled run's timestamp) replaced by "-".
+func SweepIDFromWorkflowID(workflowID string) string {
+	id := strings.TrimPrefix(workflowID, "sweep/")
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return string(b)
 }

@@ -68,7 +68,8 @@ func maxConcurrent(spec *sweepv1.SweepSpec) int {
 // The "progress" query returns a *sweepv1.SweepProgress.
 func SweepWorkflow(ctx workflow.Context, in SweepInput) (*SweepResult, error) {
 	if in.SweepID == "" {
-		return nil, temporal.NewNonRetryableApplicationError("sweep ID is required", ErrInvalidSpec, nil)
+		// A schedule starts sweeps with workflow ID "sweep/<schedule>-<time>".
+		in.SweepID = SweepIDFromWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID)
 	}
 	if in.Spec == nil {
 		in.Spec = &sweepv1.SweepSpec{}

@@ -1,4 +1,5 @@
-// Command dpsweep-sweep serves dpsweep's SweepService over gRPC.
+// Command dpsweep-sweep serves dpsweep's SweepService over gRPC: the control
+// plane that starts, inspects, cancels and schedules sweeps on Temporal.
 package main
 
 import (
@@ -7,5 +8,6 @@ import (
 )
 
 func main() {
-	server.Main(server.Service{Name: "sweep", DefaultAddr: sweep.DefaultAddr, Register: sweep.Register})
+	cfg := sweep.DefaultConfig()
+	server.Main(server.Service{Name: "sweep", DefaultAddr: sweep.DefaultAddr, Flags: cfg.RegisterFlags, Register: cfg.Register})
 }
