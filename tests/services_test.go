@@ -111,9 +111,15 @@ var serviceCases = map[string]serviceCase{
 		},
 		field: "spec.regions[0]",
 		valid: func(ctx context.Context, c *grpc.ClientConn) error {
-			_, err := sweepv1.NewSweepServiceClient(c).GetSweep(ctx, &sweepv1.GetSweepRequest{SweepId: "s1"})
-			return err
+			// Without --management-account a sweep cannot discover accounts:
+			// the service says which flag to set, before it needs Temporal.
+			_, err := sweepv1.NewSweepServiceClient(c).StartSweep(ctx, &sweepv1.StartSweepRequest{Spec: &sweepv1.SweepSpec{}})
+			if status.Code(err) == codes.FailedPrecondition && strings.Contains(err.Error(), "--management-account") {
+				return nil
+			}
+			return fmt.Errorf("StartSweep without a management account = %v; want FailedPrecondition naming --management-account", err)
 		},
+		implemented: true,
 	},
 }
 
