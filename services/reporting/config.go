@@ -38,6 +38,10 @@ type Config struct {
 	// empty means the caller's own default product in the destination region
 	// (arn:aws:securityhub:<region>:<account>:product/<account>/default).
 	SecurityHubProductARN string
+	// SecurityHubRole is a role in each member account that Security Hub
+	// exports assume to import that account's findings under its default
+	// product.
+	SecurityHubRole string
 	// History is how many earlier sweeps the HTML report's trend shows.
 	History int
 	// Credentials, when set, are used instead of the standard chain (tests, the demo).
@@ -57,10 +61,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "database", c.Database,
 		"findings store: a SQLite file (path or sqlite:///abs/path.db) or postgres://user@host/db; default: findings.db under the user's data directory ($XDG_DATA_HOME/dpsweep or ~/.local/share/dpsweep)")
 	fs.StringVar(&c.ReportDir, "report-dir", c.ReportDir, "directory for reports exported to relative file paths; default: reports/ beside the default SQLite file")
-	fs.StringVar(&c.EndpointURL, "endpoint-url", c.EndpointURL, "AWS endpoint override for S3 and Security Hub (the simulator), e.g. http://127.0.0.1:4566")
-	fs.StringVar(&c.Region, "region", c.Region, "region of S3 and Security Hub calls when a destination names none")
+	fs.StringVar(&c.EndpointURL, "endpoint-url", c.EndpointURL, "AWS endpoint override for S3, Security Hub and STS (the simulator), e.g. http://127.0.0.1:4566")
+	fs.StringVar(&c.Region, "region", c.Region, "region of S3 calls (and STS) when a destination names none")
 	fs.StringVar(&c.SecurityHubProductARN, "security-hub-product-arn", c.SecurityHubProductARN,
 		"Security Hub product ARN findings are imported under; default: the caller's own default product in the destination region")
+	fs.StringVar(&c.SecurityHubRole, "security-hub-role", c.SecurityHubRole,
+		"role name in each member account that Security Hub exports assume to import that account's findings (Security Hub takes an account's findings only from that account)")
 	fs.IntVar(&c.History, "history", c.History, "earlier sweeps shown in the HTML report's trend")
 }
 

@@ -120,7 +120,9 @@ func (s *Service) writeS3(ctx context.Context, dst *reportingv1.S3Object, conten
 		return nil, awsError("s3:PutObject", err)
 	}
 	if out.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms && out.ServerSideEncryption != s3types.ServerSideEncryptionAwsKmsDsse {
-		return nil, fmt.Errorf("s3:PutObject: the object was stored with %q, not SSE-KMS", out.ServerSideEncryption)
+		// Never leave a report unencrypted-at-KMS behind.
+		_, derr := s.s3(region).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(dst.GetBucket()), Key: aws.String(dst.GetKey())})
+		return nil, &errDestination{"destination.s3", fmt.Sprintf("the bucket stored the report with %q, not SSE-KMS (removed again: %t); check the bucket's encryption settings", out.ServerSideEncryption, derr == nil)}
 	}
 	return &written{uri: "s3://" + dst.GetBucket() + "/" + dst.GetKey(), bytes: hw.n, sha256: hw.sum()}, nil
 }

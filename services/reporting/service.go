@@ -13,13 +13,17 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"maps"
+	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -27,6 +31,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
 	reportingv1 "github.com/dpsweep/dpsweep/gen/dpsweep/reporting/v1"
@@ -52,6 +58,7 @@ type Service struct {
 	mu        sync.Mutex
 	s3Clients map[string]*s3.Client
 	accounts  map[string]string // region -> caller account, for the default product ARN
+	roles     map[string]aws.CredentialsProvider
 }
 
 var _ reportingv1.ReportingServiceServer = (*Service)(nil)
@@ -89,7 +96,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, func(), e
 	}
 	log.Info("findings store open", "engine", engineName(st), "report_dir", cfg.ReportDir)
 	return &Service{log: log, cfg: cfg, store: st, aws: base, now: time.Now, version: version(),
-		s3Clients: map[string]*s3.Client{}, accounts: map[string]string{}}, cleanup, nil
+		s3Clients: map[string]*s3.Client{}, accounts: map[string]string{}, roles: map[string]aws.CredentialsProvider{}}, cleanup, nil
 }
 
 func engineName(st store.Store) string {
@@ -140,6 +147,9 @@ func (s *Service) RecordFindings(ctx context.Context, req *reportingv1.RecordFin
 		case f.GetStatus() == evaluationv1.FindingStatus_FINDING_STATUS_NOT_ASSESSED && f.GetNotAssessedReason() == evaluationv1.NotAssessedReason_NOT_ASSESSED_REASON_UNSPECIFIED:
 			return nil, server.FieldError(field("not_assessed_reason"), "required when status is FINDING_STATUS_NOT_ASSESSED")
 		}
+	}
+	for _, f := range req.GetFindings() {
+		dropUnknown(f)
 	}
 	scopes := make([]store.Scope, len(req.GetAssessed()))
 	for i, a := range req.GetAssessed() {
@@ -210,7 +220,12 @@ func (s *Service) ExportReport(ctx context.Context, req *reportingv1.ExportRepor
 	if err != nil {
 		return nil, s.storeError("export report", err)
 	}
-	filter := toFilter(req.GetFilter())
+	// No filter exports the whole sweep, suppressed findings too (marked so);
+	// the HTML report always summarises the whole sweep.
+	filter := store.Filter{IncludeSuppressed: true}
+	if req.GetFilter() != nil && req.GetFormat() != reportingv1.ReportFormat_REPORT_FORMAT_HTML {
+		filter = toFilter(req.GetFilter())
+	}
 	dst := req.GetDestination()
 	if dst.GetSecurityHub() != nil {
 		// Security Hub archives what a sweep no longer reports in the scopes
@@ -299,34 +314,129 @@ func (s *Service) writeReport(ctx context.Context, format reportingv1.ReportForm
 	return &reportingv1.ExportReportResponse{Uri: out.uri, BytesWritten: out.bytes, FindingsExported: n, Sha256: out.sha256}, nil
 }
 
-// sendToSecurityHub imports the sweep's findings into Security Hub in region.
+// sendToSecurityHub imports the sweep's findings into Security Hub in
+// region. Security Hub takes findings under an account's default product
+// only from that account, so with --security-hub-role the findings of each
+// assessed account are imported by that account (through the role; the
+// service's own account directly) under its own default product, and the
+// archiving of findings it no longer reports stays within that account's
+// assessed scopes. With --security-hub-product-arn (an integration product
+// that may import for many accounts) one sender imports everything. With
+// neither, only a sweep of the service's own account can be imported.
 func (s *Service) sendToSecurityHub(ctx context.Context, region string, in *export.Input) (*reportingv1.ExportReportResponse, error) {
-	product := s.cfg.SecurityHubProductARN
-	if product == "" {
-		acct, err := s.callerAccount(ctx, region)
+	if product := s.cfg.SecurityHubProductARN; product != "" {
+		if r := strings.Split(product, ":"); len(r) > 3 && r[3] != region {
+			return nil, server.FieldError("destination.security_hub.region", fmt.Sprintf("the configured --security-hub-product-arn is in %s; export to that region", r[3]))
+		}
+		res, err := export.SendToSecurityHub(ctx, s.securityHub(region, nil), in, product)
 		if err != nil {
 			return nil, s.exportError(err)
 		}
-		product = export.DefaultProductARN(region, acct)
+		return s.securityHubResponse(ctx, in, region, product, res)
 	}
-	client := securityhub.NewFromConfig(s.aws, func(o *securityhub.Options) {
+	caller, err := s.callerAccount(ctx, region)
+	if err != nil {
+		return nil, s.exportError(err)
+	}
+	accounts := map[string]bool{}
+	for _, sc := range in.Assessed {
+		accounts[sc.Account] = true
+	}
+	if s.cfg.SecurityHubRole == "" && (len(accounts) > 1 || (len(accounts) == 1 && !accounts[caller])) {
+		return nil, status.Error(codes.FailedPrecondition, "Security Hub accepts findings under an account's default product only from that account: "+
+			"start the reporting service with --security-hub-role (a role in each member account allowed securityhub:BatchImportFindings, "+
+			"securityhub:GetFindings and securityhub:BatchUpdateFindings) or --security-hub-product-arn (an integration product)")
+	}
+	var total export.SecurityHubResult
+	ids := slices.Sorted(maps.Keys(accounts))
+	for _, acct := range ids {
+		var creds aws.CredentialsProvider
+		if acct != caller {
+			creds = s.roleCredentials(region, acct)
+		}
+		sub := *in
+		sub.Assessed = nil
+		for _, sc := range in.Assessed {
+			if sc.Account == acct {
+				sub.Assessed = append(sub.Assessed, sc)
+			}
+		}
+		sweepID, account := in.Sweep.GetSweepId(), acct
+		sub.Findings = func(ctx context.Context) iter.Seq2[*evaluationv1.Finding, error] {
+			return s.store.Findings(ctx, sweepID, store.Filter{AccountIDs: []string{account}, IncludeSuppressed: true})
+		}
+		res, err := export.SendToSecurityHub(ctx, s.securityHub(region, creds), &sub, export.DefaultProductARN(region, acct))
+		total.Imported += res.Imported
+		total.Retried += res.Retried
+		total.Failed += res.Failed
+		total.Archived += res.Archived
+		total.WorkflowUpdated += res.WorkflowUpdated
+		total.WorkflowFailed += res.WorkflowFailed
+		total.ImportRequests += res.ImportRequests
+		if len(total.Failures) < 100 {
+			total.Failures = append(total.Failures, res.Failures...)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "security hub import failed", "sweep_id", sweepID, "account", acct, "imported", total.Imported)
+			return nil, s.exportError(err)
+		}
+	}
+	return s.securityHubResponse(ctx, in, region, fmt.Sprintf("%d accounts' default products", len(ids)), total)
+}
+
+func (s *Service) securityHubResponse(ctx context.Context, in *export.Input, region, product string, res export.SecurityHubResult) (*reportingv1.ExportReportResponse, error) {
+	s.log.InfoContext(ctx, "security hub import", "sweep_id", in.Sweep.GetSweepId(), "region", region, "imported", res.Imported,
+		"retried", res.Retried, "failed", res.Failed, "archived", res.Archived, "workflow_updated", res.WorkflowUpdated, "requests", res.ImportRequests)
+	if res.Failed > 0 {
+		first := res.Failures[0]
+		return nil, status.Errorf(codes.Unavailable, "security hub refused %d findings (imported %d; first refusal: %s); run the export again to retry them",
+			res.Failed, res.Imported, first.Code)
+	}
+	return &reportingv1.ExportReportResponse{Uri: "securityhub:" + region + ":" + product, FindingsExported: res.Imported}, nil
+}
+
+// securityHub is a Security Hub client for region with creds (nil: the service's own).
+func (s *Service) securityHub(region string, creds aws.CredentialsProvider) *securityhub.Client {
+	return securityhub.NewFromConfig(s.aws, func(o *securityhub.Options) {
+		o.Region = region
+		if creds != nil {
+			o.Credentials = creds
+		}
+		if s.cfg.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(s.cfg.EndpointURL)
+		}
+	})
+}
+
+// roleCredentials are cached credentials of --security-hub-role in account.
+func (s *Service) roleCredentials(region, account string) aws.CredentialsProvider {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.roles[account]; ok {
+		return p
+	}
+	client := sts.NewFromConfig(s.aws, func(o *sts.Options) {
 		o.Region = region
 		if s.cfg.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(s.cfg.EndpointURL)
 		}
 	})
-	res, err := export.SendToSecurityHub(ctx, client, in, product)
-	if err != nil {
-		return nil, s.exportError(err)
+	arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(region), account, s.cfg.SecurityHubRole)
+	p := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, arn, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "dpsweep-reporting"
+	}))
+	s.roles[account] = p
+	return p
+}
+
+func partitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
 	}
-	s.log.InfoContext(ctx, "security hub import", "sweep_id", in.Sweep.GetSweepId(), "region", region, "imported", res.Imported,
-		"retried", res.Retried, "failed", res.Failed, "archived", res.Archived, "workflow_updated", res.WorkflowUpdated, "requests", res.ImportRequests)
-	if res.Failed > 0 {
-		first := res.Failures[0]
-		return nil, status.Errorf(codes.Unavailable, "security hub refused %d of %d findings (first: %s); run the export again to retry them",
-			res.Failed, res.Failed+res.Imported, first.Code)
-	}
-	return &reportingv1.ExportReportResponse{Uri: "securityhub:" + region + ":" + product, FindingsExported: res.Imported}, nil
+	return "aws"
 }
 
 // callerAccount is the account of the service's credentials (sts:GetCallerIdentity), cached per region.
@@ -398,6 +508,24 @@ func (s *Service) history(ctx context.Context, sw *reportingv1.Sweep) ([]*report
 	return out, nil
 }
 
+// dropUnknown clears fields this version does not know from a finding, so
+// that the store keeps only what the API defines.
+func dropUnknown(m proto.Message) {
+	r := m.ProtoReflect()
+	r.SetUnknown(nil)
+	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() != nil && fd.IsList():
+			for i := 0; i < v.List().Len(); i++ {
+				dropUnknown(v.List().Get(i).Message().Interface())
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			dropUnknown(v.Message().Interface())
+		}
+		return true
+	})
+}
+
 func toFilter(f *reportingv1.FindingFilter) store.Filter {
 	if f == nil {
 		return store.Filter{}
@@ -443,8 +571,13 @@ func (s *Service) exportError(err error) error {
 	if errors.As(err, &api) {
 		return (&awsErr{op: "aws", code: api.ErrorCode(), err: err}).status()
 	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		s.log.Error("export failed: AWS endpoint unreachable", "op", ue.Op)
+		return status.Error(codes.Unavailable, "export failed: the AWS endpoint could not be reached; see the reporting service's log")
+	}
 	s.log.Error("export failed", "err", err)
-	return status.Errorf(codes.Internal, "export failed: %v", err)
+	return status.Error(codes.Internal, "export failed; see the reporting service's log")
 }
 
 func destinationStatus(err error) error {

@@ -18,9 +18,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -404,22 +406,28 @@ func TestExportToFiles(t *testing.T) {
 		if resp.GetBytesWritten() != int64(len(body)) || resp.GetSha256() != hex.EncodeToString(sum[:]) {
 			t.Fatalf("%s: response says %d bytes sha256 %s; the file has %d bytes sha256 %x", format, resp.GetBytesWritten(), resp.GetSha256(), len(body), sum)
 		}
-		if format != reportingv1.ReportFormat_REPORT_FORMAT_SARIF && format != reportingv1.ReportFormat_REPORT_FORMAT_HTML && resp.GetFindingsExported() != unsuppressed {
-			t.Fatalf("%s: %d findings exported, want the %d unsuppressed", format, resp.GetFindingsExported(), unsuppressed)
+		if format != reportingv1.ReportFormat_REPORT_FORMAT_SARIF && resp.GetFindingsExported() != int64(len(world)) {
+			t.Fatalf("%s: %d findings exported, want all %d (no filter: suppressed ones too)", format, resp.GetFindingsExported(), len(world))
 		}
 		if tc.lines != nil {
 			if n := tc.lines(string(body)); n != resp.GetFindingsExported() {
 				t.Fatalf("%s: the file holds %d findings, the response says %d", format, n, resp.GetFindingsExported())
 			}
 		}
-		if format == reportingv1.ReportFormat_REPORT_FORMAT_CSV && strings.Count(string(body), "\n") != int(unsuppressed)+1 {
-			t.Fatalf("CSV has %d lines, want header + %d", strings.Count(string(body), "\n"), unsuppressed)
+		if format == reportingv1.ReportFormat_REPORT_FORMAT_CSV && strings.Count(string(body), "\n") != len(world)+1 {
+			t.Fatalf("CSV has %d lines, want header + %d", strings.Count(string(body), "\n"), len(world))
 		}
 		if format == reportingv1.ReportFormat_REPORT_FORMAT_HTML && !strings.Contains(string(body), "<html") {
 			t.Fatalf("HTML report is not HTML: %.200s", body)
 		}
 	}
-	// A filter narrows file exports.
+	// A filter narrows file exports; without include_suppressed it leaves suppressed findings out.
+	resp0, err := c.ExportReport(ctx, &reportingv1.ExportReportRequest{SweepId: "s1", Format: reportingv1.ReportFormat_REPORT_FORMAT_CSV,
+		Destination: &reportingv1.Destination{Kind: &reportingv1.Destination_File{File: &reportingv1.LocalFile{Path: "unsuppressed.csv"}}},
+		Filter:      &reportingv1.FindingFilter{}})
+	if err != nil || resp0.GetFindingsExported() != unsuppressed || unsuppressed == int64(len(world)) {
+		t.Fatalf("export with an empty filter: %v, %v; want the %d unsuppressed of %d", resp0, err, unsuppressed, len(world))
+	}
 	resp, err := c.ExportReport(ctx, &reportingv1.ExportReportRequest{SweepId: "s1", Format: reportingv1.ReportFormat_REPORT_FORMAT_JSON,
 		Destination: &reportingv1.Destination{Kind: &reportingv1.Destination_File{File: &reportingv1.LocalFile{Path: filepath.Join(t.TempDir(), "abs.jsonl")}}},
 		Filter:      &reportingv1.FindingFilter{AccountIds: []string{"111111111111"}, IncludeSuppressed: true}})
@@ -456,7 +464,7 @@ type simEnv struct {
 	cfg  aws.Config
 }
 
-func newSimEnv(t *testing.T) *simEnv {
+func newSimEnv(t *testing.T, edit ...func(*Config)) *simEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -470,6 +478,9 @@ func newSimEnv(t *testing.T) *simEnv {
 	creds := credentials.NewStaticCredentialsProvider(ak, sk, "")
 	cfg := localConfig(t, filepath.Join(t.TempDir(), "findings.db"))
 	cfg.EndpointURL, cfg.Credentials = sim.URL, creds
+	for _, e := range edit {
+		e(&cfg)
+	}
 	c, _ := start(t, cfg)
 	return &simEnv{sim: sim, c: c, mgmt: sim.World.ManagementAccount,
 		cfg: aws.Config{Region: "us-east-1", Credentials: creds, BaseEndpoint: aws.String(sim.URL)}}
@@ -518,12 +529,72 @@ func TestExportToS3WithSSEKMS(t *testing.T) {
 
 func TestExportToSecurityHub(t *testing.T) {
 	t.Parallel()
-	e := newSimEnv(t)
+	e := newSimEnv(t, func(c *Config) { c.SecurityHubRole = "dpsweep-readonly" })
 	ctx := context.Background()
-	accounts := []string{e.sim.World.Accounts[1].ID, e.sim.World.Accounts[2].ID}
+	// Two member accounts and the management account (imported with the service's own credentials).
+	accounts := []string{e.sim.World.Accounts[1].ID, e.sim.World.Accounts[2].ID, e.mgmt}
+	fs, scopes := hubFindings(accounts)
+	record(t, e.c, "s1", fs, scopes...)
+	resp, err := e.c.ExportReport(ctx, &reportingv1.ExportReportRequest{SweepId: "s1", Format: reportingv1.ReportFormat_REPORT_FORMAT_ASFF,
+		Destination: &reportingv1.Destination{Kind: &reportingv1.Destination_SecurityHub{SecurityHub: &reportingv1.SecurityHub{Region: "us-east-1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetFindingsExported() != int64(len(fs)) {
+		t.Fatalf("response %v; want %d findings (suppressed ones included)", resp, len(fs))
+	}
+	// Each account's findings sit under its own default product, in its own Security Hub.
+	for _, acct := range accounts {
+		cfg := e.cfg.Copy()
+		if acct != e.mgmt {
+			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(e.cfg), "arn:aws:iam::"+acct+":role/dpsweep-readonly"))
+		}
+		hub := securityhub.NewFromConfig(cfg)
+		product := "arn:aws:securityhub:us-east-1:" + acct + ":product/" + acct + "/default"
+		p := securityhub.NewGetFindingsPaginator(hub, &securityhub.GetFindingsInput{Filters: &shtypes.AwsSecurityFindingFilters{
+			ProductArn: []shtypes.StringFilter{{Value: aws.String(product), Comparison: shtypes.StringFilterComparisonEquals}}}})
+		n, suppressed := 0, 0
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range page.Findings {
+				n++
+				if aws.ToString(f.AwsAccountId) != acct {
+					t.Fatalf("finding of %s under %s's product", aws.ToString(f.AwsAccountId), acct)
+				}
+				if f.Workflow != nil && f.Workflow.Status == shtypes.WorkflowStatusSuppressed {
+					suppressed++
+				}
+			}
+		}
+		if n != len(fs)/len(accounts) || suppressed != 3*7 {
+			t.Fatalf("account %s: Security Hub holds %d findings (%d suppressed); want %d (%d)", acct, n, suppressed, len(fs)/len(accounts), 3*7)
+		}
+	}
+}
+
+func TestSecurityHubNeedsARoleForMemberAccounts(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t)
+	fs, scopes := hubFindings([]string{e.sim.World.Accounts[1].ID})
+	record(t, e.c, "s1", fs, scopes...)
+	_, err := e.c.ExportReport(context.Background(), &reportingv1.ExportReportRequest{SweepId: "s1", Format: reportingv1.ReportFormat_REPORT_FORMAT_ASFF,
+		Destination: &reportingv1.Destination{Kind: &reportingv1.Destination_SecurityHub{SecurityHub: &reportingv1.SecurityHub{Region: "us-east-1"}}}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "--security-hub-role") {
+		t.Fatalf("member account without a role: %v; want FailedPrecondition naming --security-hub-role", err)
+	}
+}
+
+// hubFindings are 70 findings per account and region (us-east-1, eu-west-1,
+// global), every third passing, every tenth suppressed, with their scopes.
+func hubFindings(accounts []string) ([]*evaluationv1.Finding, []*reportingv1.AssessedScope) {
 	var fs []*evaluationv1.Finding
+	var scopes []*reportingv1.AssessedScope
 	for _, a := range accounts {
 		for i, region := range []string{"us-east-1", "eu-west-1", "global"} {
+			scopes = append(scopes, &reportingv1.AssessedScope{AccountId: a, Region: region})
 			for j := range 70 {
 				st := evaluationv1.FindingStatus_FINDING_STATUS_FAIL
 				if j%3 == 0 {
@@ -533,41 +604,7 @@ func TestExportToSecurityHub(t *testing.T) {
 			}
 		}
 	}
-	var scopes []*reportingv1.AssessedScope
-	for _, a := range accounts {
-		for _, r := range []string{"us-east-1", "eu-west-1", "global"} {
-			scopes = append(scopes, &reportingv1.AssessedScope{AccountId: a, Region: r})
-		}
-	}
-	record(t, e.c, "s1", fs, scopes...)
-	resp, err := e.c.ExportReport(ctx, &reportingv1.ExportReportRequest{SweepId: "s1", Format: reportingv1.ReportFormat_REPORT_FORMAT_ASFF,
-		Destination: &reportingv1.Destination{Kind: &reportingv1.Destination_SecurityHub{SecurityHub: &reportingv1.SecurityHub{Region: "us-east-1"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	product := "arn:aws:securityhub:us-east-1:" + e.mgmt + ":product/" + e.mgmt + "/default"
-	if resp.GetFindingsExported() != int64(len(fs)) || !strings.HasSuffix(resp.GetUri(), product) {
-		t.Fatalf("response %v; want %d findings under %s (suppressed ones included)", resp, len(fs), product)
-	}
-	hub := securityhub.NewFromConfig(e.cfg)
-	p := securityhub.NewGetFindingsPaginator(hub, &securityhub.GetFindingsInput{Filters: &shtypes.AwsSecurityFindingFilters{
-		ProductArn: []shtypes.StringFilter{{Value: aws.String(product), Comparison: shtypes.StringFilterComparisonEquals}}}})
-	n, suppressed := 0, 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range page.Findings {
-			n++
-			if f.Workflow != nil && f.Workflow.Status == shtypes.WorkflowStatusSuppressed {
-				suppressed++
-			}
-		}
-	}
-	if n != len(fs) || suppressed != 2*3*7 {
-		t.Fatalf("Security Hub holds %d findings (%d suppressed); want %d (%d)", n, suppressed, len(fs), 2*3*7)
-	}
+	return fs, scopes
 }
 
 func itoa(i int) string {
@@ -597,5 +634,21 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		} else if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want %q", name, err, tc.want)
 		}
+	}
+}
+
+func TestKeyValueDSNOpensPostgres(t *testing.T) {
+	t.Parallel()
+	cfg := localConfig(t, "host=127.0.0.1 port=1 dbname=dpsweep_nowhere user=dpsweep sslmode=disable connect_timeout=1")
+	_, cleanup, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		cleanup()
+		t.Fatal("a key=value DSN to a closed port opened a store")
+	}
+	if !strings.Contains(err.Error(), "postgres") && !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("error %v does not say it tried PostgreSQL", err)
+	}
+	if _, statErr := os.Stat("host=127.0.0.1 port=1 dbname=dpsweep_nowhere user=dpsweep sslmode=disable connect_timeout=1"); statErr == nil {
+		t.Fatal("a key=value DSN was opened as a SQLite file")
 	}
 }
