@@ -38,7 +38,8 @@ type ReportingServiceClient interface {
 	// sweep, account, region, control, resource and field, so a retried call
 	// never stores a finding twice. The sweep is created on first use.
 	RecordFindings(ctx context.Context, in *RecordFindingsRequest, opts ...grpc.CallOption) (*RecordFindingsResponse, error)
-	// FinalizeSweep closes a sweep with its final state and the scopes it assessed.
+	// FinalizeSweep closes a sweep with its final state (the scopes it assessed
+	// arrive with RecordFindings); findings recorded later are refused.
 	FinalizeSweep(ctx context.Context, in *FinalizeSweepRequest, opts ...grpc.CallOption) (*FinalizeSweepResponse, error)
 	// GetSweep returns one stored sweep with its counts.
 	GetSweep(ctx context.Context, in *GetSweepRequest, opts ...grpc.CallOption) (*GetSweepResponse, error)
@@ -140,7 +141,8 @@ type ReportingServiceServer interface {
 	// sweep, account, region, control, resource and field, so a retried call
 	// never stores a finding twice. The sweep is created on first use.
 	RecordFindings(context.Context, *RecordFindingsRequest) (*RecordFindingsResponse, error)
-	// FinalizeSweep closes a sweep with its final state and the scopes it assessed.
+	// FinalizeSweep closes a sweep with its final state (the scopes it assessed
+	// arrive with RecordFindings); findings recorded later are refused.
 	FinalizeSweep(context.Context, *FinalizeSweepRequest) (*FinalizeSweepResponse, error)
 	// GetSweep returns one stored sweep with its counts.
 	GetSweep(context.Context, *GetSweepRequest) (*GetSweepResponse, error)
