@@ -1,0 +1,321 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dpsweep/dpsweep/awssim"
+	"github.com/dpsweep/dpsweep/awssim/world"
+	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
+	reportingv1 "github.com/dpsweep/dpsweep/gen/dpsweep/reporting/v1"
+	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
+	"github.com/dpsweep/dpsweep/services/collection"
+	"github.com/dpsweep/dpsweep/services/evaluation"
+	"github.com/dpsweep/dpsweep/services/redaction"
+	"github.com/dpsweep/dpsweep/services/reporting"
+	sweepsvc "github.com/dpsweep/dpsweep/services/sweep"
+	"github.com/dpsweep/dpsweep/workflows/devserver"
+	"github.com/dpsweep/dpsweep/workflows/worker"
+	wf "github.com/dpsweep/dpsweep/workflows/sweep"
+)
+
+// stack is a simulated organization, the four services on real
+// listeners, a real Temporal server with a sweep worker, and the
+// SweepService in front of it.
+type stack struct {
+	sim       *awssim.Sim
+	temporal  client.Client
+	sweeps    sweepv1.SweepServiceClient
+	reports   reportingv1.ReportingServiceClient
+	logs      *syncBuffer
+	reportDir string
+}
+
+func startStack(t *testing.T, o world.GenOptions) *stack {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv, err := devserver.Start(ctx, devserver.Options{SearchAttributes: wf.SearchAttributeTypes, LogFile: filepath.Join(t.TempDir(), "temporal.log")})
+	if errors.Is(err, devserver.ErrNoBinary) && os.Getenv("DPSWEEP_TEMPORAL_REQUIRED") == "" {
+		t.Skipf("no Temporal server: %v (run `make temporal`; set DPSWEEP_TEMPORAL_REQUIRED=1 to fail instead)", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	tc, err := srv.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+
+	sim, err := awssim.Start(ctx, awssim.Config{Gen: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	logs := &syncBuffer{}
+	rcfg := redaction.DefaultConfig()
+	redConn := serveOn(t, logs, rcfg.Register)
+	ccfg := collection.DefaultConfig()
+	ak, sk := sim.Credentials()
+	ccfg.EndpointURL, ccfg.RequestsPerSecond, ccfg.MaxConcurrent = sim.URL, 5000, 16
+	ccfg.Credentials = credentials.NewStaticCredentialsProvider(ak, sk, "")
+	collConn := serveOn(t, logs, ccfg.Register)
+	ecfg := evaluation.DefaultConfig()
+	ecfg.Redaction.Addr = redConn.Target()
+	evalConn := serveOn(t, logs, ecfg.Register)
+	pcfg := reporting.DefaultConfig()
+	pcfg.Database, pcfg.ReportDir = filepath.Join(t.TempDir(), "findings.db"), t.TempDir()
+	repConn := serveOn(t, logs, pcfg.Register)
+
+	wcfg := worker.DefaultConfig()
+	wcfg.Client = tc
+	wcfg.Collection.Addr, wcfg.Evaluation.Addr, wcfg.Reporting.Addr = collConn.Target(), evalConn.Target(), repConn.Target()
+	w, cleanup, err := worker.New(wcfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	scfg := sweepsvc.DefaultConfig()
+	scfg.Client, scfg.ManagementAccount = tc, sim.World.ManagementAccount
+	sweepConn := serveOn(t, logs, scfg.Register)
+	return &stack{sim: sim, temporal: tc, sweeps: sweepv1.NewSweepServiceClient(sweepConn), reports: reportingv1.NewReportingServiceClient(repConn),
+		logs: logs, reportDir: pcfg.ReportDir}
+}
+
+// wait polls GetSweep until the sweep has ended, or until stop says so.
+func (s *stack) wait(ctx context.Context, t *testing.T, id string, stop func(*sweepv1.Sweep) bool) *sweepv1.Sweep {
+	t.Helper()
+	for {
+		resp, err := s.sweeps.GetSweep(ctx, &sweepv1.GetSweepRequest{SweepId: id})
+		if err != nil {
+			t.Fatalf("GetSweep(%s): %v", id, err)
+		}
+		sw := resp.GetSweep()
+		if sw.GetState() != sweepv1.SweepState_SWEEP_STATE_RUNNING || (stop != nil && stop(sw)) {
+			return sw
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("sweep %s still running: %v", id, sw.GetProgress())
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func (s *stack) findings(ctx context.Context, t *testing.T, id string) []*evaluationv1.Finding {
+	t.Helper()
+	var out []*evaluationv1.Finding
+	req := &reportingv1.ListFindingsRequest{SweepId: id, PageSize: 5000, Filter: &reportingv1.FindingFilter{IncludeSuppressed: true}}
+	for {
+		resp, err := s.reports.ListFindings(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, resp.GetFindings()...)
+		if resp.GetNextPageToken() == "" {
+			return out
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+}
+
+// TestSweepOverTemporal runs the product's main job end to end: a sweep of
+// a simulated organization of 50 accounts × 3 regions through the
+// SweepService, a real Temporal server, the sweep worker and the four
+// services, and compares the stored findings with those the simulator's
+// generator expects. It reads the workflows' histories and finds only
+// identifiers and counts there. Then it cancels a second sweep midway and
+// checks its partial report.
+func TestSweepOverTemporal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a Temporal server and sweeps 50 accounts; skipped with -short")
+	}
+	t.Parallel()
+	o := world.DefaultGenOptions()
+	o.Accounts, o.Seed, o.ViolationRate, o.PlantRate = 50, 31, 0.35, 0.3
+	s := startStack(t, o)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	regions := []string{"eu-west-1", "us-east-1", "ap-southeast-2"}
+	spec := &sweepv1.SweepSpec{Regions: regions, RoleName: o.RoleName, MaxConcurrentAccounts: 20,
+		ReportFormats: []reportingv1.ReportFormat{reportingv1.ReportFormat_REPORT_FORMAT_HTML, reportingv1.ReportFormat_REPORT_FORMAT_SARIF}}
+	started, err := s.sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: "e2e-full", Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if started.GetSweep().GetWorkflowId() != "sweep/e2e-full" {
+		t.Fatalf("workflow ID %q", started.GetSweep().GetWorkflowId())
+	}
+	begin := time.Now()
+	sw := s.wait(ctx, t, "e2e-full", nil)
+	t.Logf("sweep of %d accounts × %d regions took %v: %v", o.Accounts, len(regions), time.Since(begin), sw.GetProgress())
+	if sw.GetState() != sweepv1.SweepState_SWEEP_STATE_COMPLETED {
+		t.Fatalf("sweep ended %s", sw.GetState())
+	}
+	p := sw.GetProgress()
+	if p.GetAccountsTotal() != int64(o.Accounts) || p.GetAccountsDone() != int64(o.Accounts) || p.GetRegionsDone() != int64(o.Accounts*(len(regions)+1)) {
+		t.Fatalf("progress %v; want %d accounts and %d scans done", p, o.Accounts, o.Accounts*(len(regions)+1))
+	}
+	if len(sw.GetReportUris()) != 2 {
+		t.Fatalf("report URIs %v; want HTML and SARIF", sw.GetReportUris())
+	}
+	for _, u := range sw.GetReportUris() {
+		if fi, err := os.Stat(u); err != nil || fi.Size() == 0 {
+			t.Fatalf("report %s: %v", u, err)
+		}
+	}
+
+	// Exactly the findings the generator expects in the swept regions.
+	want := map[string]world.Expected{}
+	for _, e := range s.sim.Generated.Expectations() {
+		if e.Region == "global" || slices.Contains(regions, e.Region) {
+			want[findingKey(e.Control, e.Account, e.Region, e.ResourceARN, e.FieldPath)] = e
+		}
+	}
+	got := map[string]*evaluationv1.Finding{}
+	for _, f := range s.findings(ctx, t, "e2e-full") {
+		k := pseudonym.ReplaceAllString(findingKey(f.GetControlId(), f.GetAccountId(), f.GetRegion(), f.GetResourceArn(), f.GetFieldPath()), "[$1]")
+		if _, dup := got[k]; dup {
+			t.Errorf("finding %s stored twice", k)
+		}
+		got[k] = f
+	}
+	var missing, extra, wrong []string
+	for k, e := range want {
+		f, ok := got[k]
+		switch {
+		case !ok:
+			missing = append(missing, k+" "+e.Status)
+		case f.GetStatus().String() != "FINDING_STATUS_"+e.Status:
+			wrong = append(wrong, fmt.Sprintf("%s: %s, want %s", k, f.GetStatus(), e.Status))
+		}
+	}
+	for k, f := range got {
+		if _, ok := want[k]; !ok {
+			extra = append(extra, fmt.Sprintf("%s %s", k, f.GetStatus()))
+		}
+	}
+	for _, list := range []struct {
+		name  string
+		items []string
+	}{{"missing", missing}, {"extra", extra}, {"wrong", wrong}} {
+		sort.Strings(list.items)
+		if len(list.items) > 0 {
+			t.Errorf("%d %s findings:\n  %s", len(list.items), list.name, strings.Join(list.items[:min(30, len(list.items))], "\n  "))
+		}
+	}
+	if len(want) < 500 {
+		t.Fatalf("only %d expected findings: the comparison proves little", len(want))
+	}
+	t.Logf("%d expected findings matched", len(want))
+	stored, err := s.reports.GetSweep(ctx, &reportingv1.GetSweepRequest{SweepId: "e2e-full"})
+	if err != nil || stored.GetSweep().GetState() != reportingv1.SweepState_SWEEP_STATE_COMPLETED {
+		t.Fatalf("stored sweep %v, %v; want COMPLETED", stored, err)
+	}
+	if c := stored.GetSweep().GetCounts(); c.GetFindings() != p.GetCounts().GetFindings() || c.GetFail() != p.GetCounts().GetFail() {
+		t.Fatalf("the sweep's progress counts %v differ from the store's %v", p.GetCounts(), c)
+	}
+
+	// The histories hold identifiers and counts only.
+	org := s.sim.World.AccountIDs()
+	checkHistory(ctx, t, s.temporal, wf.SweepWorkflowID("e2e-full"), org)
+	for _, a := range org[:5] {
+		checkHistory(ctx, t, s.temporal, wf.AccountSweepWorkflowID("e2e-full", a), org)
+	}
+
+	// A second sweep, cancelled once a few accounts are done, keeps a partial report.
+	slow := proto.CloneOf(spec)
+	slow.MaxConcurrentAccounts = 2
+	if _, err := s.sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: "e2e-cancel", Spec: slow}); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(ctx, t, "e2e-cancel", func(sw *sweepv1.Sweep) bool { return sw.GetProgress().GetAccountsDone() >= 3 })
+	if _, err := s.sweeps.CancelSweep(ctx, &sweepv1.CancelSweepRequest{SweepId: "e2e-cancel", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled := s.wait(ctx, t, "e2e-cancel", nil)
+	if cancelled.GetState() != sweepv1.SweepState_SWEEP_STATE_CANCELLED {
+		t.Fatalf("cancelled sweep ended %s", cancelled.GetState())
+	}
+	partial, err := s.reports.GetSweep(ctx, &reportingv1.GetSweepRequest{SweepId: "e2e-cancel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := partial.GetSweep().GetCounts().GetFindings()
+	if partial.GetSweep().GetState() != reportingv1.SweepState_SWEEP_STATE_CANCELLED || n == 0 || n >= int64(len(want)) {
+		t.Fatalf("partial report: %v; want CANCELLED with some but not all of %d findings", partial.GetSweep(), len(want))
+	}
+	if len(cancelled.GetReportUris()) == 0 {
+		t.Fatalf("the cancelled sweep wrote no report: %v", cancelled)
+	}
+	// Every finding of the partial sweep is one the full sweep has too.
+	for _, f := range s.findings(ctx, t, "e2e-cancel") {
+		k := pseudonym.ReplaceAllString(findingKey(f.GetControlId(), f.GetAccountId(), f.GetRegion(), f.GetResourceArn(), f.GetFieldPath()), "[$1]")
+		if _, ok := want[k]; !ok {
+			t.Fatalf("partial sweep holds %s, which the full sweep does not", k)
+		}
+	}
+	list, err := s.sweeps.ListSweeps(ctx, &sweepv1.ListSweepsRequest{})
+	if err != nil || len(list.GetSweeps()) != 2 {
+		t.Fatalf("ListSweeps = %v, %v; want 2 sweeps", list, err)
+	}
+	done, err := s.sweeps.ListSweeps(ctx, &sweepv1.ListSweepsRequest{State: sweepv1.SweepState_SWEEP_STATE_COMPLETED})
+	if err != nil || len(done.GetSweeps()) != 1 || done.GetSweeps()[0].GetSweepId() != "e2e-full" {
+		t.Fatalf("ListSweeps(COMPLETED) = %v, %v; want e2e-full", done, err)
+	}
+	checkNoPlantedValues(t, got, s.logs.String(), org)
+}
+
+// checkHistory reads a workflow's whole history and fails on any planted
+// value or an account number from outside the organization in it.
+func checkHistory(ctx context.Context, t *testing.T, c client.Client, workflowID string, org []string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, 0)
+	var raw []byte
+	events := 0
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatalf("history of %s: %v", workflowID, err)
+		}
+		b, err := proto.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
+		events++
+	}
+	if events < 5 {
+		t.Fatalf("history of %s has %d events", workflowID, events)
+	}
+	for name, re := range plantedShapes {
+		if m := re.Find(raw); m != nil {
+			t.Errorf("history of %s holds a planted %s: %q", workflowID, name, m)
+		}
+	}
+	for _, m := range twelveDigits.FindAllSubmatch(raw, -1) {
+		if !slices.Contains(org, string(m[1])) {
+			t.Errorf("history of %s holds %s, not an account of the organization", workflowID, m[1])
+		}
+	}
+}

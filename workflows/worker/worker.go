@@ -1,0 +1,151 @@
+// Package worker runs a Temporal worker of dpsweep's sweep workflows: it
+// polls the sweep task queue and runs SweepWorkflow, AccountSweep and their
+// activities, which call the collection, evaluation and reporting services
+// over gRPC.
+package worker
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+
+	collectionv1 "github.com/dpsweep/dpsweep/gen/dpsweep/collection/v1"
+	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
+	reportingv1 "github.com/dpsweep/dpsweep/gen/dpsweep/reporting/v1"
+	platformclient "github.com/dpsweep/dpsweep/services/platform/client"
+	"github.com/dpsweep/dpsweep/workflows/sweep"
+)
+
+// Default addresses of what the worker talks to.
+const (
+	DefaultTemporalAddr   = "127.0.0.1:7233"
+	DefaultCollectionAddr = "127.0.0.1:7401"
+	DefaultEvaluationAddr = "127.0.0.1:7402"
+	DefaultReportingAddr  = "127.0.0.1:7404"
+)
+
+// Config is the worker's configuration (flags and DPSWEEP_WORKER_* variables).
+type Config struct {
+	TemporalAddr, Namespace string
+	Collection, Evaluation  platformclient.Config
+	Reporting               platformclient.Config
+	// MaxConcurrentActivities bounds the scans one worker runs at once;
+	// MaxConcurrentWorkflowTasks the workflow tasks.
+	MaxConcurrentActivities, MaxConcurrentWorkflowTasks int
+	// DataConverter encodes payloads (the payload codec); nil is Temporal's default.
+	DataConverter converter.DataConverter
+	// Client, when set, is used instead of dialling TemporalAddr; Run does not close it.
+	Client client.Client
+}
+
+// DefaultConfig is the configuration with every default.
+func DefaultConfig() Config {
+	return Config{TemporalAddr: DefaultTemporalAddr, Namespace: "default",
+		Collection: platformclient.Config{Addr: DefaultCollectionAddr}, Evaluation: platformclient.Config{Addr: DefaultEvaluationAddr},
+		Reporting: platformclient.Config{Addr: DefaultReportingAddr}, MaxConcurrentActivities: 200, MaxConcurrentWorkflowTasks: 50}
+}
+
+// RegisterFlags defines the worker's flags.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.TemporalAddr, "temporal-address", c.TemporalAddr, "Temporal frontend host:port")
+	fs.StringVar(&c.Namespace, "temporal-namespace", c.Namespace, "Temporal namespace of the sweeps")
+	c.Collection.RegisterFlags(fs, "collection", c.Collection.Addr)
+	c.Evaluation.RegisterFlags(fs, "evaluation", c.Evaluation.Addr)
+	c.Reporting.RegisterFlags(fs, "reporting", c.Reporting.Addr)
+	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", c.MaxConcurrentActivities, "scans (activities) this worker runs at once")
+	fs.IntVar(&c.MaxConcurrentWorkflowTasks, "max-concurrent-workflow-tasks", c.MaxConcurrentWorkflowTasks, "workflow tasks this worker runs at once")
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.MaxConcurrentActivities <= 0:
+		return fmt.Errorf("--max-concurrent-activities must be positive, got %d", c.MaxConcurrentActivities)
+	case c.MaxConcurrentWorkflowTasks <= 1:
+		return fmt.Errorf("--max-concurrent-workflow-tasks must be at least 2, got %d", c.MaxConcurrentWorkflowTasks)
+	case c.Client == nil && c.TemporalAddr == "":
+		return errors.New("--temporal-address is required")
+	}
+	return nil
+}
+
+// Run dials the services and Temporal, then polls until ctx ends.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	w, cleanup, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker polling", "task_queue", sweep.TaskQueue, "temporal", cfg.TemporalAddr, "namespace", cfg.Namespace)
+	<-ctx.Done()
+	w.Stop()
+	log.Info("worker stopped")
+	return nil
+}
+
+// New builds a worker with the sweep's workflows and activities registered;
+// the caller starts and stops it, then calls cleanup.
+func New(cfg Config, log *slog.Logger) (sdkworker.Worker, func(), error) {
+	if err := cfg.validate(); err != nil {
+		return nil, nil, err
+	}
+	var closers []func()
+	cleanup := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	dial := func(name string, c platformclient.Config) (*grpc.ClientConn, error) {
+		conn, err := c.Dial()
+		if err != nil {
+			return nil, fmt.Errorf("--%s-addr: %w", name, err)
+		}
+		closers = append(closers, func() { _ = conn.Close() })
+		return conn, nil
+	}
+	coll, err := dial("collection", cfg.Collection)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	eval, err := dial("evaluation", cfg.Evaluation)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	rep, err := dial("reporting", cfg.Reporting)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	tc := cfg.Client
+	if tc == nil {
+		tc, err = client.Dial(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: cfg.DataConverter,
+			Logger: tlog.NewStructuredLogger(log)})
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("--temporal-address %s: %w", cfg.TemporalAddr, err)
+		}
+		closers = append(closers, tc.Close)
+	}
+	w := sdkworker.New(tc, sweep.TaskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize:     cfg.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxConcurrentWorkflowTasks,
+	})
+	sweep.Register(w, &sweep.Activities{
+		Collection: collectionv1.NewCollectionServiceClient(coll),
+		Evaluation: evaluationv1.NewEvaluationServiceClient(eval),
+		Reporting:  reportingv1.NewReportingServiceClient(rep),
+	})
+	return w, cleanup, nil
+}
