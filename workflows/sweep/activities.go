@@ -382,10 +382,15 @@ func (a *Activities) Scan(ctx context.Context, in ScanInput) (*ScanResult, error
 			return nil, r.err
 		}
 		for _, f := range r.findings {
+			// The global scan sees resources of every region (S3 buckets):
+			// a sweep of some regions keeps only theirs.
+			if want := in.Spec.GetRegions(); len(want) > 0 && f.GetRegion() != GlobalRegion && f.GetRegion() != in.Region && !slices.Contains(want, f.GetRegion()) {
+				continue
+			}
 			countFinding(res.Counts, f)
+			res.Findings++
+			pending = append(pending, f)
 		}
-		res.Findings += int64(len(r.findings))
-		pending = append(pending, r.findings...)
 		if err := flush(false); err != nil {
 			return nil, err
 		}

@@ -34,20 +34,33 @@ type component struct {
 	register func(addrs map[string]string) server.RegisterFunc
 }
 
-func fixed(r server.RegisterFunc) func(map[string]string) server.RegisterFunc {
-	return func(map[string]string) server.RegisterFunc { return r }
+// Options configure the services; the zero value is each service's default.
+type Options struct {
+	// Collection's AWS endpoint and credentials (the simulator in the demo).
+	Collection collection.Config
+	// Reporting's store and report directory.
+	Reporting reporting.Config
+	// Sweep's Temporal client and management account.
+	Sweep sweep.Config
 }
 
-var components = []component{
-	{"collection", "dpsweep.collection.v1.CollectionService", fixed(collection.Register)},
-	{"evaluation", "dpsweep.evaluation.v1.EvaluationService", func(addrs map[string]string) server.RegisterFunc {
-		cfg := evaluation.DefaultConfig()
-		cfg.Redaction.Addr = addrs["redaction"]
-		return cfg.Register
-	}},
-	{"redaction", "dpsweep.redaction.v1.RedactionService", fixed(redaction.Register)},
-	{"reporting", "dpsweep.reporting.v1.ReportingService", fixed(reporting.Register)},
-	{"sweep", "dpsweep.sweep.v1.SweepService", fixed(sweep.Register)},
+// DefaultOptions are every service's defaults.
+func DefaultOptions() Options {
+	return Options{Collection: collection.DefaultConfig(), Reporting: reporting.DefaultConfig(), Sweep: sweep.DefaultConfig()}
+}
+
+func components(o Options) []component {
+	return []component{
+		{"collection", "dpsweep.collection.v1.CollectionService", func(map[string]string) server.RegisterFunc { return o.Collection.Register }},
+		{"evaluation", "dpsweep.evaluation.v1.EvaluationService", func(addrs map[string]string) server.RegisterFunc {
+			cfg := evaluation.DefaultConfig()
+			cfg.Redaction.Addr = addrs["redaction"]
+			return cfg.Register
+		}},
+		{"redaction", "dpsweep.redaction.v1.RedactionService", func(map[string]string) server.RegisterFunc { return redaction.Register }},
+		{"reporting", "dpsweep.reporting.v1.ReportingService", func(map[string]string) server.RegisterFunc { return o.Reporting.Register }},
+		{"sweep", "dpsweep.sweep.v1.SweepService", func(map[string]string) server.RegisterFunc { return o.Sweep.Register }},
+	}
 }
 
 // Suite is the running services.
@@ -60,7 +73,8 @@ type Suite struct {
 }
 
 // Start listens on a free 127.0.0.1 port per service and serves each.
-func Start(ctx context.Context, log *slog.Logger) (*Suite, error) {
+func Start(ctx context.Context, log *slog.Logger, o Options) (*Suite, error) {
+	components := components(o)
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Suite{cancel: cancel}
 	listeners := make([]net.Listener, len(components))
@@ -124,4 +138,14 @@ func (s *Suite) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return errors.Join(s.errs...)
+}
+
+// Addr is the address of the named service ("" when there is none).
+func (s *Suite) Addr(name string) string {
+	for _, e := range s.Endpoints {
+		if e.Name == name {
+			return e.Addr
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,12 +19,14 @@ func TestStartCheckStop(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := Start(ctx, slog.New(slog.DiscardHandler))
+	o := DefaultOptions()
+	o.Reporting.Database, o.Reporting.ReportDir = filepath.Join(t.TempDir(), "findings.db"), t.TempDir()
+	s, err := Start(ctx, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Endpoints) != len(components) {
-		t.Fatalf("%d endpoints, want %d", len(s.Endpoints), len(components))
+	if len(s.Endpoints) != len(components(o)) {
+		t.Fatalf("%d endpoints, want %d", len(s.Endpoints), len(components(o)))
 	}
 	if err := s.CheckHealth(ctx); err != nil {
 		t.Fatalf("CheckHealth() = %v", err)
