@@ -1,12 +1,16 @@
 package tests
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dpsweep/dpsweep/awssim"
@@ -27,9 +32,10 @@ import (
 	"github.com/dpsweep/dpsweep/services/redaction"
 	"github.com/dpsweep/dpsweep/services/reporting"
 	sweepsvc "github.com/dpsweep/dpsweep/services/sweep"
+	"github.com/dpsweep/dpsweep/workflows/codec"
 	"github.com/dpsweep/dpsweep/workflows/devserver"
-	"github.com/dpsweep/dpsweep/workflows/worker"
 	wf "github.com/dpsweep/dpsweep/workflows/sweep"
+	"github.com/dpsweep/dpsweep/workflows/worker"
 )
 
 // stack is a simulated organization, the four services on real
@@ -56,11 +62,22 @@ func startStack(t *testing.T, o world.GenOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
-	tc, err := srv.Dial(ctx)
+	// Payloads are encrypted with a fresh key, as a deployment's would be.
+	keys, err := codec.ParseKeys("e2e:" + base64.StdEncoding.EncodeToString(randomKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := codec.NewDataConverter(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.DialContext(ctx, client.Options{HostPort: srv.HostPort(), Namespace: srv.Namespace(), DataConverter: dc,
+		FailureConverter: codec.NewFailureConverter(dc), Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tc.Close)
+	conv := &codec.Converters{Data: dc, Failure: codec.NewFailureConverter(dc), KeyID: "e2e"}
 
 	sim, err := awssim.Start(ctx, awssim.Config{Gen: o})
 	if err != nil {
@@ -83,7 +100,7 @@ func startStack(t *testing.T, o world.GenOptions) *stack {
 	repConn := serveOn(t, logs, pcfg.Register)
 
 	wcfg := worker.DefaultConfig()
-	wcfg.Client = tc
+	wcfg.Client, wcfg.Converters = tc, conv
 	wcfg.Collection.Addr, wcfg.Evaluation.Addr, wcfg.Reporting.Addr = collConn.Target(), evalConn.Target(), repConn.Target()
 	w, cleanup, err := worker.New(wcfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
@@ -96,7 +113,7 @@ func startStack(t *testing.T, o world.GenOptions) *stack {
 	t.Cleanup(w.Stop)
 
 	scfg := sweepsvc.DefaultConfig()
-	scfg.Client, scfg.ManagementAccount = tc, sim.World.ManagementAccount
+	scfg.Client, scfg.ManagementAccount, scfg.Converters = tc, sim.World.ManagementAccount, conv
 	sweepConn := serveOn(t, logs, scfg.Register)
 	return &stack{sim: sim, temporal: tc, sweeps: sweepv1.NewSweepServiceClient(sweepConn), reports: reportingv1.NewReportingServiceClient(repConn),
 		logs: logs, reportDir: pcfg.ReportDir}
@@ -157,7 +174,11 @@ func TestSweepOverTemporal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	regions := []string{"eu-west-1", "us-east-1", "ap-southeast-2"}
+	// The spec carries a canary (a tag no account has): the Temporal server
+	// must only ever hold it encrypted.
+	const specCanary = "canary-tag-9d2e41"
 	spec := &sweepv1.SweepSpec{Regions: regions, RoleName: o.RoleName, MaxConcurrentAccounts: 20,
+		ExcludeTags:   []*sweepv1.Tag{{Key: specCanary, Value: "AKIAIOSFODNN7CANARY1"}},
 		ReportFormats: []reportingv1.ReportFormat{reportingv1.ReportFormat_REPORT_FORMAT_HTML, reportingv1.ReportFormat_REPORT_FORMAT_SARIF}}
 	started, err := s.sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: "e2e-full", Spec: spec})
 	if err != nil {
@@ -238,9 +259,12 @@ func TestSweepOverTemporal(t *testing.T) {
 
 	// The histories hold identifiers and counts only.
 	org := s.sim.World.AccountIDs()
-	checkHistory(ctx, t, s.temporal, wf.SweepWorkflowID("e2e-full"), org)
+	if sw.GetSpec().GetExcludeTags()[0].GetKey() != specCanary {
+		t.Fatalf("GetSweep's spec %v: the memo did not decode", sw.GetSpec())
+	}
+	checkHistory(ctx, t, s.temporal, wf.SweepWorkflowID("e2e-full"), org, specCanary)
 	for _, a := range org[:5] {
-		checkHistory(ctx, t, s.temporal, wf.AccountSweepWorkflowID("e2e-full", a), org)
+		checkHistory(ctx, t, s.temporal, wf.AccountSweepWorkflowID("e2e-full", a), org, specCanary)
 	}
 
 	// A second sweep, cancelled once a few accounts are done, keeps a partial report.
@@ -286,9 +310,20 @@ func TestSweepOverTemporal(t *testing.T) {
 	checkNoPlantedValues(t, got, s.logs.String(), org)
 }
 
+var uuidShape = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+func randomKey(t *testing.T) []byte {
+	t.Helper()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // checkHistory reads a workflow's whole history and fails on any planted
 // value or an account number from outside the organization in it.
-func checkHistory(ctx context.Context, t *testing.T, c client.Client, workflowID string, org []string) {
+func checkHistory(ctx context.Context, t *testing.T, c client.Client, workflowID string, org []string, canaries ...string) {
 	t.Helper()
 	it := c.GetWorkflowHistory(ctx, workflowID, "", false, 0)
 	var raw []byte
@@ -313,9 +348,20 @@ func checkHistory(ctx context.Context, t *testing.T, c client.Client, workflowID
 			t.Errorf("history of %s holds a planted %s: %q", workflowID, name, m)
 		}
 	}
+	for _, c := range canaries {
+		if bytes.Contains(raw, []byte(c)) {
+			t.Errorf("history of %s holds %q in plain text", workflowID, c)
+		}
+	}
+	if !bytes.Contains(raw, []byte("binary/encrypted")) {
+		t.Errorf("history of %s has no encrypted payload", workflowID)
+	}
+	// UUIDs (run IDs, sticky task queues) may end in twelve digits.
+	raw = uuidShape.ReplaceAll(raw, []byte("uuid"))
 	for _, m := range twelveDigits.FindAllSubmatch(raw, -1) {
 		if !slices.Contains(org, string(m[1])) {
-			t.Errorf("history of %s holds %s, not an account of the organization", workflowID, m[1])
+			i := bytes.Index(raw, m[1])
+			t.Errorf("history of %s holds %s, not an account of the organization: %q", workflowID, m[1], raw[max(0, i-60):min(len(raw), i+40)])
 		}
 	}
 }

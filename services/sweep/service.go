@@ -32,6 +32,7 @@ import (
 
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
 	"github.com/dpsweep/dpsweep/services/platform/server"
+	"github.com/dpsweep/dpsweep/workflows/codec"
 	wf "github.com/dpsweep/dpsweep/workflows/sweep"
 )
 
@@ -51,9 +52,11 @@ type Config struct {
 	// ManagementAccount is the organization's management account, where
 	// sweeps discover accounts.
 	ManagementAccount string
-	// DataConverter encodes workflow payloads (the payload codec); nil is
-	// Temporal's default.
-	DataConverter converter.DataConverter
+	// KeyFile holds the payload encryption keys (package workflows/codec);
+	// empty means DPSWEEP_TEMPORAL_KEY, and without either payloads are plain.
+	KeyFile string
+	// Converters, when set, are used instead of loading KeyFile.
+	Converters *codec.Converters
 	// Client, when set, is used instead of dialling TemporalAddr; the service
 	// does not close it.
 	Client client.Client
@@ -68,6 +71,7 @@ func DefaultConfig() Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TemporalAddr, "temporal-address", c.TemporalAddr, "Temporal frontend host:port")
 	fs.StringVar(&c.Namespace, "temporal-namespace", c.Namespace, "Temporal namespace of the sweeps")
+	fs.StringVar(&c.KeyFile, "temporal-key-file", c.KeyFile, "file of AES-256 keys that encrypt workflow payloads (id:base64 per line, mode 0600); default $DPSWEEP_TEMPORAL_KEY")
 	fs.StringVar(&c.ManagementAccount, "management-account", c.ManagementAccount, "the organization's management account ID, where sweeps discover accounts")
 }
 
@@ -88,19 +92,31 @@ func New(cfg Config, log *slog.Logger) (*Service, func(), error) {
 	if cfg.ManagementAccount != "" && !isAccount(cfg.ManagementAccount) {
 		return nil, nil, fmt.Errorf("--management-account: %q is not a 12-digit AWS account ID", cfg.ManagementAccount)
 	}
+	conv := cfg.Converters
+	if conv == nil {
+		var err error
+		if conv, err = codec.Load(cfg.KeyFile); err != nil {
+			return nil, nil, fmt.Errorf("--temporal-key-file: %w", err)
+		}
+	}
 	c, cleanup := cfg.Client, func() {}
 	if c == nil {
 		if cfg.TemporalAddr == "" {
 			return nil, nil, errors.New("--temporal-address is required")
 		}
+		if conv == nil {
+			log.Warn("no --temporal-key-file or DPSWEEP_TEMPORAL_KEY: sweep specs are stored in the Temporal server unencrypted")
+		}
+		dc, fc := conv.Options()
 		var err error
-		c, err = client.NewLazyClient(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: cfg.DataConverter,
+		c, err = client.NewLazyClient(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
 			Logger: tlog.NewStructuredLogger(log)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("--temporal-address %s: %w", cfg.TemporalAddr, err)
 		}
 		cleanup = c.Close
 	}
+	cfg.Converters = conv
 	return &Service{log: log, cfg: cfg, client: c, now: time.Now}, cleanup, nil
 }
 
@@ -263,8 +279,8 @@ func (s *Service) sweep(ctx context.Context, info *workflowpb.WorkflowExecutionI
 }
 
 func (s *Service) dataConverter() converter.DataConverter {
-	if s.cfg.DataConverter != nil {
-		return s.cfg.DataConverter
+	if s.cfg.Converters != nil {
+		return s.cfg.Converters.Data
 	}
 	return converter.GetDefaultDataConverter()
 }

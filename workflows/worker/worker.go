@@ -12,7 +12,6 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -21,6 +20,7 @@ import (
 	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
 	reportingv1 "github.com/dpsweep/dpsweep/gen/dpsweep/reporting/v1"
 	platformclient "github.com/dpsweep/dpsweep/services/platform/client"
+	"github.com/dpsweep/dpsweep/workflows/codec"
 	"github.com/dpsweep/dpsweep/workflows/sweep"
 )
 
@@ -40,8 +40,11 @@ type Config struct {
 	// MaxConcurrentActivities bounds the scans one worker runs at once;
 	// MaxConcurrentWorkflowTasks the workflow tasks.
 	MaxConcurrentActivities, MaxConcurrentWorkflowTasks int
-	// DataConverter encodes payloads (the payload codec); nil is Temporal's default.
-	DataConverter converter.DataConverter
+	// KeyFile holds the payload encryption keys (see package codec); empty
+	// means DPSWEEP_TEMPORAL_KEY, and without either payloads are plain.
+	KeyFile string
+	// Converters, when set, are used instead of loading KeyFile.
+	Converters *codec.Converters
 	// Client, when set, is used instead of dialling TemporalAddr; Run does not close it.
 	Client client.Client
 }
@@ -60,6 +63,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Collection.RegisterFlags(fs, "collection", c.Collection.Addr)
 	c.Evaluation.RegisterFlags(fs, "evaluation", c.Evaluation.Addr)
 	c.Reporting.RegisterFlags(fs, "reporting", c.Reporting.Addr)
+	fs.StringVar(&c.KeyFile, "temporal-key-file", c.KeyFile, "file of AES-256 keys that encrypt workflow payloads (id:base64 per line, mode 0600); default $DPSWEEP_TEMPORAL_KEY")
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", c.MaxConcurrentActivities, "scans (activities) this worker runs at once")
 	fs.IntVar(&c.MaxConcurrentWorkflowTasks, "max-concurrent-workflow-tasks", c.MaxConcurrentWorkflowTasks, "workflow tasks this worker runs at once")
 }
@@ -130,7 +134,18 @@ func New(cfg Config, log *slog.Logger) (sdkworker.Worker, func(), error) {
 	}
 	tc := cfg.Client
 	if tc == nil {
-		tc, err = client.Dial(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: cfg.DataConverter,
+		conv := cfg.Converters
+		if conv == nil {
+			if conv, err = codec.Load(cfg.KeyFile); err != nil {
+				cleanup()
+				return nil, nil, fmt.Errorf("--temporal-key-file: %w", err)
+			}
+		}
+		if conv == nil {
+			log.Warn("no --temporal-key-file or DPSWEEP_TEMPORAL_KEY: workflow payloads are stored in the Temporal server unencrypted")
+		}
+		dc, fc := conv.Options()
+		tc, err = client.Dial(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
 			Logger: tlog.NewStructuredLogger(log)})
 		if err != nil {
 			cleanup()
