@@ -33,12 +33,12 @@ import (
 
 // stackOptions configure the embedded stack of demo and dev.
 type stackOptions struct {
-	accounts    int
-	seed        uint64
-	dataDir     string
-	uiPort      int
-	logLevel    string
-	simAddr     string
+	accounts int
+	seed     uint64
+	dataDir  string
+	uiPort   int
+	logLevel string
+	simAddr  string
 }
 
 func (o *stackOptions) register(fs *flag.FlagSet) {
@@ -64,8 +64,8 @@ type stack struct {
 	dataDir  string
 }
 
-func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (st *stack, err error) {
-	st = &stack{}
+func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (_ *stack, err error) {
+	st := &stack{}
 	defer func() {
 		if err != nil {
 			st.stop()
@@ -353,4 +353,3 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintln(stdout, "Stopping ...")
 	return st.stop()
 }
-

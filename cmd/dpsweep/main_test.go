@@ -21,11 +21,13 @@ func TestRealMain(t *testing.T) {
 		"unknown command": {args: []string{"sweeep"}, wantErr: `unknown command "sweeep"`},
 		"help":            {args: []string{"--help"}, wantStdout: []string{"Commands:", "demo"}},
 		"version":         {args: []string{"version"}, wantStdout: []string{"dpsweep dev"}},
-		"demo runs the suite and stops": {
-			args:       []string{"demo"},
-			wantStdout: []string{"dpsweep.redaction.v1.RedactionService", "SERVING", "Stopped."},
+		"demo sweeps a simulated organization and stops": {
+			args: []string{"demo", "--accounts", "3", "--regions", "eu-west-1", "--ui-port", "0", "--data-dir", filepath.Join(os.TempDir(), "dpsweep-demo-test")},
+			wantStdout: []string{"dpsweep.redaction.v1.RedactionService", "Temporal Web UI", "accounts 3/3", "completed: 3 accounts",
+				"Report: ", ".html", "Stopped."},
 		},
-		"demo rejects a bad flag": {args: []string{"demo", "--timeout", "soon"}, wantErr: "invalid value"},
+		"demo refuses a one-account organization": {args: []string{"demo", "--accounts", "1"}, wantErr: "--accounts must be between 2 and 10000"},
+		"demo rejects a bad flag":                 {args: []string{"demo", "--timeout", "soon"}, wantErr: "invalid value"},
 		"redact scrubs stdin": {
 			args: []string{"redact"}, stdin: "owner ops@acme.io key AKIA2OGYBAH6STMMNXNN\n",
 			wantStdout: []string{"owner [EMAIL_ADDRESS] key [AWS_ACCESS_KEY_ID]\n"},
