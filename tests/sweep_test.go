@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dpsweep/dpsweep/awssim"
@@ -52,6 +54,12 @@ type stack struct {
 
 func startStack(t *testing.T, o world.GenOptions) *stack {
 	t.Helper()
+	return startStackWithKey(t, o, "e2e:"+base64.StdEncoding.EncodeToString(randomKey(t)))
+}
+
+// startStackWithKey is startStack with a payload keyring ("id:base64").
+func startStackWithKey(t *testing.T, o world.GenOptions, keyring string) *stack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := devserver.Start(ctx, devserver.Options{SearchAttributes: wf.SearchAttributeTypes, LogFile: filepath.Join(t.TempDir(), "temporal.log")})
@@ -63,7 +71,7 @@ func startStack(t *testing.T, o world.GenOptions) *stack {
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 	// Payloads are encrypted with a fresh key, as a deployment's would be.
-	keys, err := codec.ParseKeys("e2e:" + base64.StdEncoding.EncodeToString(randomKey(t)))
+	keys, err := codec.ParseKeys(keyring)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +85,7 @@ func startStack(t *testing.T, o world.GenOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(tc.Close)
-	conv := &codec.Converters{Data: dc, Failure: codec.NewFailureConverter(dc), KeyID: "e2e"}
+	conv := &codec.Converters{Data: dc, Failure: codec.NewFailureConverter(dc), KeyID: keys[0].ID}
 
 	sim, err := awssim.Start(ctx, awssim.Config{Gen: o})
 	if err != nil {
@@ -363,5 +371,69 @@ func checkHistory(ctx context.Context, t *testing.T, c client.Client, workflowID
 			i := bytes.Index(raw, m[1])
 			t.Errorf("history of %s holds %s, not an account of the organization: %q", workflowID, m[1], raw[max(0, i-60):min(len(raw), i+40)])
 		}
+	}
+}
+
+// TestRecordReplayHistories writes the histories that package
+// workflows/sweep replays in its tests (replay_test.go), so that a change to
+// the workflows that would break running sweeps fails there. It runs only
+// with DPSWEEP_UPDATE_HISTORIES=1: a completed sweep of five accounts with
+// one of its account children, and a sweep cancelled after its first
+// account.
+func TestRecordReplayHistories(t *testing.T) {
+	if os.Getenv("DPSWEEP_UPDATE_HISTORIES") == "" {
+		t.Skip("set DPSWEEP_UPDATE_HISTORIES=1 to record the replay histories of workflows/sweep")
+	}
+	o := world.DefaultGenOptions()
+	o.Accounts, o.Seed = 5, 7
+	s := startStackWithKey(t, o, wf.ReplayTestKeyring)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := filepath.Join("..", "workflows", "sweep", "testdata", "histories")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := &sweepv1.SweepSpec{Regions: []string{"eu-west-1"}, RoleName: o.RoleName, MaxConcurrentAccounts: 2}
+	if _, err := s.sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: "replay-done", Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	if sw := s.wait(ctx, t, "replay-done", nil); sw.GetState() != sweepv1.SweepState_SWEEP_STATE_COMPLETED {
+		t.Fatalf("sweep ended %s", sw.GetState())
+	}
+	slow := proto.CloneOf(spec)
+	slow.MaxConcurrentAccounts = 1
+	if _, err := s.sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: "replay-cancelled", Spec: slow}); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(ctx, t, "replay-cancelled", func(sw *sweepv1.Sweep) bool { return sw.GetProgress().GetAccountsDone() >= 1 })
+	if _, err := s.sweeps.CancelSweep(ctx, &sweepv1.CancelSweepRequest{SweepId: "replay-cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	if sw := s.wait(ctx, t, "replay-cancelled", nil); sw.GetState() != sweepv1.SweepState_SWEEP_STATE_CANCELLED {
+		t.Fatalf("sweep ended %s", sw.GetState())
+	}
+	member := s.sim.World.Accounts[1].ID
+	for name, id := range map[string]string{
+		"sweep-completed.json":   wf.SweepWorkflowID("replay-done"),
+		"account-completed.json": wf.AccountSweepWorkflowID("replay-done", member),
+		"sweep-cancelled.json":   wf.SweepWorkflowID("replay-cancelled"),
+	} {
+		it := s.temporal.GetWorkflowHistory(ctx, id, "", false, 0)
+		h := &historypb.History{}
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, e)
+		}
+		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s: %d events", name, len(h.Events))
 	}
 }

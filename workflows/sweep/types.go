@@ -46,3 +46,8 @@ func SweepIDFromWorkflowID(workflowID string) string {
 	}
 	return string(b)
 }
+
+// ReplayTestKeyring is the payload key the replay histories in
+// testdata/histories were recorded with (tests/sweep_test.go,
+// TestRecordReplayHistories). It protects nothing: never use it elsewhere.
+const ReplayTestKeyring = "replay-test:ZHBzd2VlcCByZXBsYXkgdGVzdCBrZXksIHB1YmxpYyE="
