@@ -10,6 +10,9 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTOVALIDATE_PROTO_VERSION := v1.2.2
+# The Temporal CLI, whose `temporal server start-dev` is the Temporal server of the
+# demo, the dev stack and the end-to-end tests (workflows/devserver runs it).
+TEMPORAL_VERSION := v1.5.1
 
 CACHE := $(CURDIR)/.cache
 TOOLS := $(CACHE)/tools
@@ -17,6 +20,7 @@ BUF := $(TOOLS)/buf-$(BUF_VERSION)/buf
 PROTOC_GEN_GO := $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)/protoc-gen-go
 PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc
 PROTOVALIDATE_STAMP := $(CACHE)/proto/protovalidate/.version-$(PROTOVALIDATE_PROTO_VERSION)
+TEMPORAL := $(TOOLS)/temporal-$(TEMPORAL_VERSION)/temporal
 export PATH := $(dir $(PROTOC_GEN_GO)):$(dir $(PROTOC_GEN_GO_GRPC)):$(PATH)
 
 # Every module of the workspace, for vet and tidy checks.
@@ -39,6 +43,12 @@ $(PROTOVALIDATE_STAMP):
 	scripts/fetch-protovalidate.sh $(PROTOVALIDATE_PROTO_VERSION) $(CACHE)/proto/protovalidate
 	touch $@
 
+.PHONY: temporal
+temporal: $(TEMPORAL) ## Install the pinned Temporal CLI (the first build takes several minutes).
+
+$(TEMPORAL):
+	scripts/install-temporal.sh $(TEMPORAL_VERSION) $(@D) >/dev/null
+
 .PHONY: generate
 generate: tools ## Regenerate gen/ from proto/.
 	find gen -name '*.pb.go' -delete
@@ -57,8 +67,8 @@ lint: tools ## buf lint and breaking, gofmt, go vet.
 	go vet $(addsuffix /...,$(MODULES))
 
 .PHONY: test
-test: check-generate lint ## Everything CI runs: generated-code drift, lint, and every module's tests.
-	go test -race -count=1 -timeout 20m $(addsuffix /...,$(MODULES))
+test: check-generate lint temporal ## Everything CI runs: generated-code drift, lint, and every module's tests.
+	DPSWEEP_TEMPORAL_REQUIRED=1 go test -race -count=1 -timeout 20m $(addsuffix /...,$(MODULES))
 
 .PHONY: test-short
 test-short: ## Unit tests only, fast.
