@@ -21,6 +21,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -435,5 +437,85 @@ func TestRecordReplayHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %s: %d events", name, len(h.Events))
+	}
+}
+
+// TestSchedulesOverTemporal creates a schedule through the SweepService,
+// triggers it, follows the sweep it starts to the end, pauses, lists and
+// deletes it — against a real Temporal server.
+func TestSchedulesOverTemporal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a Temporal server; skipped with -short")
+	}
+	t.Parallel()
+	o := world.DefaultGenOptions()
+	o.Accounts, o.Seed = 3, 13
+	s := startStack(t, o)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	spec := &sweepv1.SweepSpec{Regions: []string{"eu-west-1"}, RoleName: o.RoleName}
+	_, err := s.sweeps.CreateSchedule(ctx, &sweepv1.CreateScheduleRequest{ScheduleId: "nightly", Spec: spec, CronExpressions: []string{"every day"}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "cron_expressions[0]") {
+		t.Fatalf("a malformed cron expression: %v; want InvalidArgument naming cron_expressions[0]", err)
+	}
+	created, err := s.sweeps.CreateSchedule(ctx, &sweepv1.CreateScheduleRequest{ScheduleId: "nightly", Spec: spec, CronExpressions: []string{"0 3 * * *"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := created.GetSchedule(); sc.GetPaused() || len(sc.GetNextRuns()) == 0 || sc.GetNextRuns()[0].AsTime().UTC().Hour() != 3 || sc.GetSpec().GetRegions()[0] != "eu-west-1" {
+		t.Fatalf("created schedule %v; want next runs at 03:00 UTC and its spec", sc)
+	}
+	if _, err := s.sweeps.CreateSchedule(ctx, &sweepv1.CreateScheduleRequest{ScheduleId: "nightly", Spec: spec, CronExpressions: []string{"0 3 * * *"}}); status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("creating it twice: %v; want AlreadyExists", err)
+	}
+	if _, err := s.sweeps.TriggerSchedule(ctx, &sweepv1.TriggerScheduleRequest{ScheduleId: "nightly"}); err != nil {
+		t.Fatal(err)
+	}
+	// The triggered sweep shows up under the schedule (visibility is eventually consistent).
+	var id string
+	for id == "" {
+		list, err := s.sweeps.ListSweeps(ctx, &sweepv1.ListSweepsRequest{ScheduleId: "nightly"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.GetSweeps()) > 0 {
+			id = list.GetSweeps()[0].GetSweepId()
+			if list.GetSweeps()[0].GetScheduleId() != "nightly" {
+				t.Fatalf("scheduled sweep %v does not name its schedule", list.GetSweeps()[0])
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the triggered sweep never showed up under its schedule")
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	if !strings.HasPrefix(id, "nightly-") {
+		t.Fatalf("scheduled sweep ID %q; want nightly-<time>", id)
+	}
+	if sw := s.wait(ctx, t, id, nil); sw.GetState() != sweepv1.SweepState_SWEEP_STATE_COMPLETED || sw.GetProgress().GetAccountsDone() != 3 {
+		t.Fatalf("scheduled sweep %v", sw)
+	}
+	if stored, err := s.reports.GetSweep(ctx, &reportingv1.GetSweepRequest{SweepId: id}); err != nil || stored.GetSweep().GetCounts().GetFindings() == 0 {
+		t.Fatalf("the scheduled sweep's findings: %v, %v", stored, err)
+	}
+	paused, err := s.sweeps.PauseSchedule(ctx, &sweepv1.PauseScheduleRequest{ScheduleId: "nightly", Paused: true, Note: "maintenance"})
+	if err != nil || !paused.GetSchedule().GetPaused() || paused.GetSchedule().GetNote() != "maintenance" {
+		t.Fatalf("PauseSchedule = %v, %v", paused, err)
+	}
+	got, err := s.sweeps.GetSchedule(ctx, &sweepv1.GetScheduleRequest{ScheduleId: "nightly"})
+	if err != nil || !slices.Contains(got.GetSchedule().GetRecentSweepIds(), id) {
+		t.Fatalf("GetSchedule = %v, %v; want %s among its recent sweeps", got, err, id)
+	}
+	all, err := s.sweeps.ListSchedules(ctx, &sweepv1.ListSchedulesRequest{})
+	if err != nil || len(all.GetSchedules()) != 1 {
+		t.Fatalf("ListSchedules = %v, %v", all, err)
+	}
+	if _, err := s.sweeps.DeleteSchedule(ctx, &sweepv1.DeleteScheduleRequest{ScheduleId: "nightly"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sweeps.GetSchedule(ctx, &sweepv1.GetScheduleRequest{ScheduleId: "nightly"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetSchedule after delete: %v; want NotFound", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -41,6 +42,9 @@ const DefaultAddr = "127.0.0.1:7405"
 
 // DefaultTemporalAddr is the Temporal frontend dialled unless configured otherwise.
 const DefaultTemporalAddr = "127.0.0.1:7233"
+
+// scheduledID matches the sweep ID of a scheduled run, "<schedule>-2026-11-24T03-00-00Z".
+var scheduledID = regexp.MustCompile(`^(.+-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2})-([0-9]{2})-([0-9]{2}Z)$`)
 
 // memoSpec is the memo key holding a sweep's spec, so GetSweep can show it.
 const memoSpec = "spec"
@@ -210,13 +214,20 @@ func (s *Service) GetSweep(ctx context.Context, req *sweepv1.GetSweepRequest) (*
 // find returns the latest run of a sweep's workflow: "sweep/<id>", or a
 // scheduled run whose sweep ID search attribute is id.
 func (s *Service) find(ctx context.Context, id string) (*workflowpb.WorkflowExecutionInfo, error) {
-	d, err := s.client.DescribeWorkflowExecution(ctx, wf.SweepWorkflowID(id), "")
-	if err == nil {
-		return d.GetWorkflowExecutionInfo(), nil
+	candidates := []string{wf.SweepWorkflowID(id)}
+	if m := scheduledID.FindStringSubmatch(id); m != nil {
+		// A scheduled run's workflow ID has the colons its sweep ID lost.
+		candidates = append(candidates, wf.SweepWorkflowID(m[1]+":"+m[2]+":"+m[3]))
 	}
-	var nf *serviceerror.NotFound
-	if !errors.As(err, &nf) {
-		return nil, temporalStatus("get sweep", err)
+	for _, wid := range candidates {
+		d, err := s.client.DescribeWorkflowExecution(ctx, wid, "")
+		if err == nil {
+			return d.GetWorkflowExecutionInfo(), nil
+		}
+		var nf *serviceerror.NotFound
+		if !errors.As(err, &nf) {
+			return nil, temporalStatus("get sweep", err)
+		}
 	}
 	list, err := s.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 1,
 		Query: fmt.Sprintf("WorkflowType = '%s' AND %s = '%s'", wf.SweepWorkflowName, wf.SearchAttrSweepID, id)})
