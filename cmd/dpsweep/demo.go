@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -26,6 +30,7 @@ import (
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
 	"github.com/dpsweep/dpsweep/services/platform/logging"
 	"github.com/dpsweep/dpsweep/services/reporting/store"
+	"github.com/dpsweep/dpsweep/workflows/codec"
 	"github.com/dpsweep/dpsweep/workflows/devserver"
 	"github.com/dpsweep/dpsweep/workflows/sweep"
 	"github.com/dpsweep/dpsweep/workflows/worker"
@@ -58,6 +63,7 @@ type stack struct {
 	sim      *awssim.Sim
 	suite    *suite.Suite
 	stopWork func()
+	codec    *http.Server
 	sweeps   sweepv1.SweepServiceClient
 	reports  reportingv1.ReportingServiceClient
 	conns    []*grpc.ClientConn
@@ -98,13 +104,44 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 	if uiPort != 0 && !portFree(uiPort) {
 		uiPort = 0
 	}
+	// Workflow payloads are encrypted with a key kept in the data
+	// directory; a codec server on 127.0.0.1 lets the Web UI show them
+	// decoded to the operator.
+	keyFile := filepath.Join(st.dataDir, "temporal.key")
+	if err := ensureKeyFile(keyFile); err != nil {
+		return nil, err
+	}
+	keys, err := codec.LoadKeyFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := codec.Load(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	codecLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("codec server: %w", err)
+	}
+	codecURL := "http://" + codecLis.Addr().String()
 	fmt.Fprintln(stdout, "Starting a Temporal server with its Web UI on 127.0.0.1 ...")
 	st.temporal, err = devserver.Start(ctx, devserver.Options{Binary: bin, DBFile: filepath.Join(st.dataDir, "temporal.db"), UI: true, UIPort: uiPort,
-		SearchAttributes: sweep.SearchAttributeTypes, LogFile: filepath.Join(st.dataDir, "temporal.log")})
+		UICodecEndpoint: codecURL, SearchAttributes: sweep.SearchAttributeTypes, LogFile: filepath.Join(st.dataDir, "temporal.log")})
 	if err != nil {
+		codecLis.Close()
 		return nil, fmt.Errorf("the Temporal server: %w", err)
 	}
-	if st.tc, err = st.temporal.Dial(ctx); err != nil {
+	handler, err := codec.NewServer(keys, codec.ServerOptions{AllowOrigin: st.temporal.UIURL()})
+	if err != nil {
+		codecLis.Close()
+		return nil, fmt.Errorf("codec server: %w", err)
+	}
+	st.codec = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = st.codec.Serve(codecLis) }()
+	dc, fc := conv.Options()
+	st.tc, err = client.DialContext(ctx, client.Options{HostPort: st.temporal.HostPort(), Namespace: st.temporal.Namespace(), DataConverter: dc,
+		FailureConverter: fc, Logger: tlog.NewStructuredLogger(log)})
+	if err != nil {
 		return nil, fmt.Errorf("the Temporal server: %w", err)
 	}
 
@@ -121,7 +158,7 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 	opts.Collection.RequestsPerSecond, opts.Collection.MaxConcurrent = 200, 8
 	opts.Reporting.Database, opts.Reporting.ReportDir = filepath.Join(st.dataDir, "findings.db"), filepath.Join(st.dataDir, "reports")
 	opts.Reporting.EndpointURL, opts.Reporting.Credentials = st.sim.URL, opts.Collection.Credentials
-	opts.Sweep.Client, opts.Sweep.ManagementAccount = st.tc, st.sim.World.ManagementAccount
+	opts.Sweep.Client, opts.Sweep.ManagementAccount, opts.Sweep.Converters = st.tc, st.sim.World.ManagementAccount, conv
 	fmt.Fprintln(stdout, "Starting dpsweep's services on 127.0.0.1 ...")
 	if st.suite, err = suite.Start(ctx, log, opts); err != nil {
 		return nil, err
@@ -130,7 +167,7 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	wcfg := worker.DefaultConfig()
-	wcfg.Client = st.tc
+	wcfg.Client, wcfg.Converters = st.tc, conv
 	wcfg.Collection.Addr, wcfg.Evaluation.Addr, wcfg.Reporting.Addr = st.suite.Addr("collection"), st.suite.Addr("evaluation"), st.suite.Addr("reporting")
 	w, cleanup, err := worker.New(wcfg, log)
 	if err != nil {
@@ -165,12 +202,30 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 	}
 	fmt.Fprintf(tw, "Temporal frontend\t%s\n", st.temporal.HostPort())
 	fmt.Fprintf(tw, "Temporal Web UI\t%s\n", st.temporal.UIURL())
+	fmt.Fprintf(tw, "payload codec server (for the UI)\t%s\n", codecURL)
 	fmt.Fprintf(tw, "simulated AWS endpoint\t%s\n", st.sim.URL)
 	fmt.Fprintf(tw, "data directory\t%s\n", st.dataDir)
 	if err := tw.Flush(); err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// ensureKeyFile writes a new random payload key to path (0600) unless the
+// file exists.
+func ensureKeyFile(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	var k [32]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return err
+	}
+	line := "demo-" + time.Now().UTC().Format("20060102") + ":" + base64.StdEncoding.EncodeToString(k[:]) + "\n"
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		return fmt.Errorf("payload key: %w", err)
+	}
+	return nil
 }
 
 func portFree(port int) bool {
@@ -198,6 +253,9 @@ func (st *stack) stop() error {
 	}
 	if st.tc != nil {
 		st.tc.Close()
+	}
+	if st.codec != nil {
+		_ = st.codec.Close()
 	}
 	if st.temporal != nil {
 		errs = append(errs, st.temporal.Stop())
@@ -265,7 +323,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := st.stop(); err != nil {
 		return err
 	}
-	st.conns, st.stopWork, st.suite, st.sim, st.tc, st.temporal = nil, nil, nil, nil, nil, nil
+	st.conns, st.stopWork, st.suite, st.sim, st.tc, st.temporal, st.codec = nil, nil, nil, nil, nil, nil, nil
 	fmt.Fprintln(stdout, "Stopped.")
 	if sw.GetState() != sweepv1.SweepState_SWEEP_STATE_COMPLETED {
 		return fmt.Errorf("the sweep ended %s", strings.TrimPrefix(sw.GetState().String(), "SWEEP_STATE_"))
@@ -288,6 +346,9 @@ func follow(ctx context.Context, c sweepv1.SweepServiceClient, id string, out io
 		p := sw.GetProgress()
 		line := fmt.Sprintf("  accounts %d/%d  scans %d  findings %d (failing %d)  %s", p.GetAccountsDone(), p.GetAccountsTotal(),
 			p.GetRegionsDone(), p.GetCounts().GetFindings(), p.GetCounts().GetFail(), time.Since(start).Round(time.Second))
+		if p.GetAccountsTotal() == 0 {
+			line = fmt.Sprintf("  discovering the organization's accounts ...  %s", time.Since(start).Round(time.Second))
+		}
 		done := sw.GetState() != sweepv1.SweepState_SWEEP_STATE_RUNNING
 		switch {
 		case tty:

@@ -102,6 +102,9 @@ type Options struct {
 	// UI serves the Web UI on UIPort (0 picks a free one).
 	UI     bool
 	UIPort int
+	// UICodecEndpoint is a codec server (package workflows/codec) the Web
+	// UI decodes payloads with, from the operator's browser.
+	UICodecEndpoint string
 	// SearchAttributes maps custom search attribute names to their types:
 	// Text, Keyword, Int, Double, Bool, Datetime or KeywordList. They are
 	// registered on Namespace at start, also on an existing DBFile.
@@ -294,6 +297,9 @@ func start(ctx context.Context, bin string, o Options, attrs map[string]enums.In
 	}
 	if o.UI {
 		args = append(args, "--ui-port", strconv.Itoa(o.UIPort))
+		if o.UICodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+		}
 	} else {
 		args = append(args, "--headless")
 	}
