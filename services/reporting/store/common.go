@@ -319,24 +319,43 @@ func (q *sqlBuilder) where(t, sweepID string, f filter, after *findingKey) {
 	if after == nil {
 		return
 	}
-	// Keyset: (account, region, control, ARN, field) > after. Leading columns
-	// the filter pins to the very value the cursor holds are left out of the
-	// row comparison: they are equal on every candidate row, and the planners
-	// then see a plain range after the equalities.
-	pinned := [][]string{f.accounts, f.regions, f.controls}
-	first := 0
-	for first < len(pinned) && len(pinned[first]) == 1 && pinned[first][0] == after[first] {
-		first++
+	// Keyset: (account, region, control, ARN, field) > after. Key columns the
+	// filter pins to the very value the cursor holds, wherever they stand,
+	// are left out of the row comparison: they are equal on every candidate
+	// row, so the comparison means the same without them. The first column
+	// left is also bounded on its own (>=, implied by the comparison), which
+	// lets either planner seek in an index where it follows the equalities
+	// (findings_by_control: control, then account) even when the columns of
+	// the comparison are not adjacent there.
+	pinned := [3][]string{f.accounts, f.regions, f.controls}
+	var idx []int // the key columns compared; ARN and field path always are
+	for i := range keyColumns {
+		if i >= len(pinned) || len(pinned[i]) != 1 || pinned[i][0] != after[i] {
+			idx = append(idx, i)
+		}
 	}
-	cols, vals := make([]string, 0, 5), make([]string, 0, 5)
-	for i := first; i < len(keyColumns); i++ {
-		cols = append(cols, col(keyColumns[i]))
-		vals = append(vals, q.arg(after[i]))
+	q.w(" AND ", col(keyColumns[idx[0]]), " >= ", q.arg(after[idx[0]]))
+	cols, vals := make([]string, len(idx)), make([]string, len(idx))
+	for j, i := range idx {
+		cols[j], vals[j] = col(keyColumns[i]), q.arg(after[i])
 	}
 	q.w(" AND (", strings.Join(cols, ", "), ") > (", strings.Join(vals, ", "), ")")
 }
 
-const orderByKey = " ORDER BY account_id, region, control_id, resource_arn, field_path"
+// orderBy is the key order for findings matching f: account, region,
+// control, resource ARN, field path, less the columns f pins to one value
+// (the same order, since they are equal on every row), so that a planner
+// sees that an index leading with those columns already reads in order.
+func orderBy(f filter) string {
+	pinned := [3][]string{f.accounts, f.regions, f.controls}
+	var cols []string
+	for i, c := range keyColumns {
+		if i >= len(pinned) || len(pinned[i]) != 1 {
+			cols = append(cols, c)
+		}
+	}
+	return " ORDER BY " + strings.Join(cols, ", ")
+}
 
 // row is a finding ready to insert.
 type row struct {
@@ -396,24 +415,52 @@ type tallyKey struct {
 	suppressed       bool
 }
 
+// scopeTallyKey is one bucket of sweep_scope_tallies.
+type scopeTallyKey struct {
+	region, control  string
+	status, severity int32
+	suppressed       bool
+}
+
 // delta is what one RecordFindings call adds to a sweep's counts, from the
 // rows it really inserted.
 type delta struct {
-	tallies  map[tallyKey]int64
-	accounts map[string]struct{}
-	regions  map[string]struct{}
-	inserted int
+	tallies      map[tallyKey]int64
+	scopeTallies map[scopeTallyKey]int64
+	accounts     map[string]struct{}
+	regions      map[string]struct{}
+	inserted     int
 }
 
 func newDelta() *delta {
-	return &delta{tallies: map[tallyKey]int64{}, accounts: map[string]struct{}{}, regions: map[string]struct{}{}}
+	return &delta{tallies: map[tallyKey]int64{}, scopeTallies: map[scopeTallyKey]int64{},
+		accounts: map[string]struct{}{}, regions: map[string]struct{}{}}
 }
 
-func (d *delta) add(account, region string, status, severity int32, suppressed bool) {
+func (d *delta) add(account, region, control string, status, severity int32, suppressed bool) {
 	d.tallies[tallyKey{status, severity, suppressed}]++
+	d.scopeTallies[scopeTallyKey{region, control, status, severity, suppressed}]++
 	d.accounts[account] = struct{}{}
 	d.regions[region] = struct{}{}
 	d.inserted++
+}
+
+// sortedScopeTallies returns the delta's scope buckets in key order (lock
+// order) with their counts.
+func (d *delta) sortedScopeTallies() ([]scopeTallyKey, []int64) {
+	keys := make([]scopeTallyKey, 0, len(d.scopeTallies))
+	for k := range d.scopeTallies {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b scopeTallyKey) int {
+		return cmp.Or(strings.Compare(a.region, b.region), strings.Compare(a.control, b.control),
+			cmp.Compare(a.status, b.status), cmp.Compare(a.severity, b.severity), boolCmp(a.suppressed, b.suppressed))
+	})
+	ns := make([]int64, len(keys))
+	for i, k := range keys {
+		ns[i] = d.scopeTallies[k]
+	}
+	return keys, ns
 }
 
 // sortedTallies returns the delta's buckets in a fixed order (lock order).

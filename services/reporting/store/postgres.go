@@ -121,12 +121,15 @@ func (p *Postgres) RecordFindings(ctx context.Context, sweepID string, findings 
 	}
 	defer tx.Rollback(ctx)
 
-	if _, err := tx.Exec(ctx, `INSERT INTO sweeps (id, state, started_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-		sweepID, int16(reportingv1.SweepState_SWEEP_STATE_RUNNING), micros(time.Now())); err != nil {
-		return 0, 0, fmt.Errorf("store: record findings: %w", err)
-	}
+	// Statements go in two pipelined batches around the inserts, so a call
+	// costs five round trips (begin, sweep, inserts, counts, commit)
+	// however many tables it touches.
 	var state int16
-	if err := tx.QueryRow(ctx, `SELECT state FROM sweeps WHERE id = $1 FOR UPDATE`, sweepID).Scan(&state); err != nil {
+	lock := &pgx.Batch{}
+	lock.Queue(`INSERT INTO sweeps (id, state, started_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+		sweepID, int16(reportingv1.SweepState_SWEEP_STATE_RUNNING), micros(time.Now()))
+	lock.Queue(`SELECT state FROM sweeps WHERE id = $1 FOR UPDATE`, sweepID).QueryRow(func(r pgx.Row) error { return r.Scan(&state) })
+	if err := tx.SendBatch(ctx, lock).Close(); err != nil {
 		return 0, 0, fmt.Errorf("store: record findings: %w", err)
 	}
 	if reportingv1.SweepState(state) != reportingv1.SweepState_SWEEP_STATE_RUNNING {
@@ -141,18 +144,20 @@ func (p *Postgres) RecordFindings(ctx context.Context, sweepID string, findings 
 		}
 		rows = rows[n:]
 	}
-	if err := pgApplyDelta(ctx, tx, sweepID, d); err != nil {
-		return 0, 0, fmt.Errorf("store: record findings: %w", err)
-	}
+	counts := &pgx.Batch{}
+	pgApplyDelta(counts, sweepID, d)
 	if scopes := sortScopes(assessed); len(scopes) > 0 {
 		accounts, regions := make([]string, len(scopes)), make([]string, len(scopes))
 		for i, sc := range scopes {
 			accounts[i], regions[i] = sc.Account, sc.Region
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO assessed_scopes (sweep_id, account_id, region)
+		counts.Queue(`INSERT INTO assessed_scopes (sweep_id, account_id, region)
 			SELECT $1, a, r FROM unnest($2::text[], $3::text[]) AS u (a, r) ON CONFLICT DO NOTHING`,
-			sweepID, accounts, regions); err != nil {
-			return 0, 0, fmt.Errorf("store: record assessed scopes: %w", err)
+			sweepID, accounts, regions)
+	}
+	if counts.Len() > 0 {
+		if err := tx.SendBatch(ctx, counts).Close(); err != nil {
+			return 0, 0, fmt.Errorf("store: record findings: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -180,56 +185,56 @@ func pgInsert(ctx context.Context, tx pgx.Tx, sweepID string, rows []row, d *del
 	rs, err := tx.Query(ctx, `INSERT INTO findings (sweep_id, account_id, region, control_id, resource_arn, field_path, severity, status, suppressed, resource_type, body)
 		SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int2[], $8::int2[], $9::bool[], $10::text[], $11::bytea[]) AS u
 		ON CONFLICT (sweep_id, account_id, region, control_id, resource_arn, field_path) DO NOTHING
-		RETURNING account_id, region, status, severity, suppressed`,
+		RETURNING account_id, region, control_id, status, severity, suppressed`,
 		sweepID, accounts, regions, controls, arns, fields, severities, statuses, suppressed, types, bodies)
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var account, region string
+		var account, region, control string
 		var status, severity int16
 		var sup bool
-		if err := rs.Scan(&account, &region, &status, &severity, &sup); err != nil {
+		if err := rs.Scan(&account, &region, &control, &status, &severity, &sup); err != nil {
 			return err
 		}
-		d.add(account, region, int32(status), int32(severity), sup)
+		d.add(account, region, control, int32(status), int32(severity), sup)
 	}
 	return rs.Err()
 }
 
-func pgApplyDelta(ctx context.Context, tx pgx.Tx, sweepID string, d *delta) error {
+// pgApplyDelta queues the statements that add what a call inserted to the
+// sweep's tallies and distinct account and region counts.
+func pgApplyDelta(b *pgx.Batch, sweepID string, d *delta) {
 	if d.inserted == 0 {
-		return nil
+		return
 	}
 	keys, ns := d.sortedTallies()
 	statuses, severities, sups := make([]int16, len(keys)), make([]int16, len(keys)), make([]bool, len(keys))
 	for i, k := range keys {
 		statuses[i], severities[i], sups[i] = int16(k.status), int16(k.severity), k.suppressed
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO sweep_tallies (sweep_id, status, severity, suppressed, n)
+	b.Queue(`INSERT INTO sweep_tallies (sweep_id, status, severity, suppressed, n)
 		SELECT $1, * FROM unnest($2::int2[], $3::int2[], $4::bool[], $5::int8[])
 		ON CONFLICT (sweep_id, status, severity, suppressed) DO UPDATE SET n = sweep_tallies.n + excluded.n`,
-		sweepID, statuses, severities, sups, ns); err != nil {
-		return err
+		sweepID, statuses, severities, sups, ns)
+	skeys, sns := d.sortedScopeTallies()
+	regions, controls := make([]string, len(skeys)), make([]string, len(skeys))
+	statuses, severities, sups = make([]int16, len(skeys)), make([]int16, len(skeys)), make([]bool, len(skeys))
+	for i, k := range skeys {
+		regions[i], controls[i] = k.region, k.control
+		statuses[i], severities[i], sups[i] = int16(k.status), int16(k.severity), k.suppressed
 	}
-	acc, err := tx.Exec(ctx, `INSERT INTO sweep_accounts (sweep_id, account_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
-		sweepID, setKeys(d.accounts))
-	if err != nil {
-		return err
-	}
-	reg, err := tx.Exec(ctx, `INSERT INTO sweep_regions (sweep_id, region) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
-		sweepID, setKeys(d.regions))
-	if err != nil {
-		return err
-	}
-	if acc.RowsAffected() > 0 || reg.RowsAffected() > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE sweeps SET accounts = accounts + $2, regions = regions + $3 WHERE id = $1`,
-			sweepID, acc.RowsAffected(), reg.RowsAffected()); err != nil {
-			return err
-		}
-	}
-	return nil
+	b.Queue(`INSERT INTO sweep_scope_tallies (sweep_id, region, control_id, status, severity, suppressed, n)
+		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int2[], $5::int2[], $6::bool[], $7::int8[])
+		ON CONFLICT (sweep_id, region, control_id, status, severity, suppressed) DO UPDATE SET n = sweep_scope_tallies.n + excluded.n`,
+		sweepID, regions, controls, statuses, severities, sups, sns)
+	b.Queue(`WITH a AS (INSERT INTO sweep_accounts (sweep_id, account_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING 1),
+		r AS (INSERT INTO sweep_regions (sweep_id, region) SELECT $1, unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING 1),
+		n AS (SELECT (SELECT count(*) FROM a) AS accounts, (SELECT count(*) FROM r) AS regions)
+		UPDATE sweeps SET accounts = sweeps.accounts + n.accounts, regions = sweeps.regions + n.regions
+		FROM n WHERE sweeps.id = $1 AND (n.accounts > 0 OR n.regions > 0)`,
+		sweepID, setKeys(d.accounts), setKeys(d.regions))
 }
 
 func (p *Postgres) FinalizeSweep(ctx context.Context, sweepID string, state reportingv1.SweepState, at time.Time) (*reportingv1.Sweep, error) {
@@ -405,7 +410,7 @@ func (p *Postgres) findingsAfter(ctx context.Context, sweepID string, f filter, 
 	q := &sqlBuilder{pg: true}
 	q.w("SELECT body FROM findings WHERE ")
 	q.where("", sweepID, f, after)
-	q.w(orderByKey, " LIMIT ", q.arg(int64(limit)))
+	q.w(orderBy(f), " LIMIT ", q.arg(int64(limit)))
 	rs, err := p.pool.Query(ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list findings: %w", err)
@@ -429,6 +434,17 @@ func (p *Postgres) findingsAfter(ctx context.Context, sweepID string, f filter, 
 func (p *Postgres) countFindings(ctx context.Context, sweepID string, f filter) (int64, error) {
 	q := &sqlBuilder{pg: true}
 	q.w("SELECT COUNT(*) FROM findings WHERE ")
+	q.where("", sweepID, f, nil)
+	var n int64
+	if err := p.pool.QueryRow(ctx, q.String(), q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count findings: %w", err)
+	}
+	return n, nil
+}
+
+func (p *Postgres) countTallies(ctx context.Context, sweepID string, f filter) (int64, error) {
+	q := &sqlBuilder{pg: true}
+	q.w("SELECT COALESCE(SUM(n), 0)::int8 FROM sweep_scope_tallies WHERE ")
 	q.where("", sweepID, f, nil)
 	var n int64
 	if err := p.pool.QueryRow(ctx, q.String(), q.args...).Scan(&n); err != nil {

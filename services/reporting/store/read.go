@@ -21,8 +21,11 @@ type reader interface {
 	// findingsAfter returns up to limit findings of a sweep matching f, in
 	// key order, strictly after key after (nil: from the first).
 	findingsAfter(ctx context.Context, sweepID string, f filter, after *findingKey, limit int) ([]*evaluationv1.Finding, error)
-	// countFindings counts a sweep's findings matching f.
+	// countFindings counts a sweep's findings matching f over the findings.
 	countFindings(ctx context.Context, sweepID string, f filter) (int64, error)
+	// countTallies counts a sweep's findings matching f, which names no
+	// account, from sweep_scope_tallies.
+	countTallies(ctx context.Context, sweepID string, f filter) (int64, error)
 	// countCommon counts the keys present, matching f, in both sweeps.
 	countCommon(ctx context.Context, a, b string, f filter) (int64, error)
 }
@@ -38,11 +41,16 @@ func listFindings(ctx context.Context, r reader, sweepID string, fl Filter, page
 		return nil, "", 0, err
 	}
 	size := pageSize(page.Size, defaultFindingsPage, maxFindingsPage)
-	fs, err := r.findingsAfter(ctx, sweepID, f, after, size+1)
+	total, err := count(ctx, r, sweepID, f)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	total, err := r.countFindings(ctx, sweepID, f)
+	if total == 0 {
+		// Nothing to look for: a filter that matches nothing must not cost a
+		// walk through the sweep's findings in search of a first match.
+		return nil, "", 0, nil
+	}
+	fs, err := r.findingsAfter(ctx, sweepID, f, after, size+1)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -55,6 +63,19 @@ func listFindings(ctx context.Context, r reader, sweepID string, fl Filter, page
 }
 
 func keySlice(k findingKey) []string { return k[:] }
+
+// count counts a sweep's findings matching f: from the scope tallies when f
+// names no account (a few rows whatever the sweep's size), else over the
+// findings of the accounts it names.
+func count(ctx context.Context, r reader, sweepID string, f filter) (int64, error) {
+	switch {
+	case f.none:
+		return 0, nil
+	case len(f.accounts) == 0:
+		return r.countTallies(ctx, sweepID, f)
+	}
+	return r.countFindings(ctx, sweepID, f)
+}
 
 func streamFindings(ctx context.Context, r reader, sweepID string, fl Filter) iter.Seq2[*evaluationv1.Finding, error] {
 	f := normalize(fl)
@@ -175,11 +196,11 @@ func diff(ctx context.Context, r reader, base, sweepID string, kinds []reporting
 		next = encodeToken(q, keySlice(keyOf(changes[size-1].Finding)))
 	}
 
-	nNow, err := r.countFindings(ctx, sweepID, f)
+	nNow, err := count(ctx, r, sweepID, f)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	nWas, err := r.countFindings(ctx, base, f)
+	nWas, err := count(ctx, r, base, f)
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -29,6 +30,9 @@ type SQLite struct {
 	path string
 	w    *sql.DB // exactly one connection
 	r    *sql.DB // readers
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // write statements prepared on w, by text
 }
 
 var _ Store = (*SQLite)(nil)
@@ -60,8 +64,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &SQLite{path: abs, w: w}
+	s := &SQLite{path: abs, w: w, stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.prepareWrites(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -160,6 +168,12 @@ func (s *SQLite) migrate(ctx context.Context) error {
 // Close releases the store, first letting SQLite refresh its planner
 // statistics (bounded work, see analysis_limit).
 func (s *SQLite) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
 	_, _ = s.w.Exec(`PRAGMA analysis_limit = 1000; PRAGMA optimize`)
 	return errors.Join(s.r.Close(), s.w.Close())
 }
@@ -175,12 +189,15 @@ func (s *SQLite) RecordFindings(ctx context.Context, sweepID string, findings []
 	}
 	defer tx.Rollback()
 
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sweeps (id, state, started_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		sweepID, int64(reportingv1.SweepState_SWEEP_STATE_RUNNING), time.Now().UnixMicro()); err != nil {
+	if err := s.exec(ctx, tx, sqlInsertSweep, sweepID, int64(reportingv1.SweepState_SWEEP_STATE_RUNNING), time.Now().UnixMicro()); err != nil {
 		return 0, 0, fmt.Errorf("store: record findings: %w", err)
 	}
 	var state int32
-	if err := tx.QueryRowContext(ctx, `SELECT state FROM sweeps WHERE id = ?`, sweepID).Scan(&state); err != nil {
+	st, err := s.stmt(ctx, tx, sqlSweepState)
+	if err == nil {
+		err = st.QueryRowContext(ctx, sweepID).Scan(&state)
+	}
+	if err != nil {
 		return 0, 0, fmt.Errorf("store: record findings: %w", err)
 	}
 	if reportingv1.SweepState(state) != reportingv1.SweepState_SWEEP_STATE_RUNNING {
@@ -188,23 +205,8 @@ func (s *SQLite) RecordFindings(ctx context.Context, sweepID string, findings []
 	}
 
 	d := newDelta()
-	var full *sql.Stmt
 	for len(rows) > 0 {
-		n := min(len(rows), sqliteInsertRows)
-		var stmt *sql.Stmt
-		if n == sqliteInsertRows && full != nil {
-			stmt = full
-		} else {
-			stmt, err = tx.PrepareContext(ctx, sqliteInsertSQL(n))
-			if err != nil {
-				return 0, 0, fmt.Errorf("store: record findings: %w", err)
-			}
-			if n == sqliteInsertRows {
-				full = stmt
-			} else {
-				defer stmt.Close()
-			}
-		}
+		n := chunk(len(rows), sqliteInsertChunks)
 		args := make([]any, 0, n*11)
 		for _, r := range rows[:n] {
 			sup := int64(0)
@@ -214,20 +216,20 @@ func (s *SQLite) RecordFindings(ctx context.Context, sweepID string, findings []
 			args = append(args, sweepID, r.key[0], r.key[1], r.key[2], r.key[3], r.key[4],
 				int64(r.severity), int64(r.status), sup, r.resourceType, r.body)
 		}
-		if err := insertReturning(ctx, stmt, args, d); err != nil {
+		st, err := s.stmt(ctx, tx, sqliteInsertSQL(n))
+		if err == nil {
+			err = insertReturning(ctx, st, args, d)
+		}
+		if err != nil {
 			return 0, 0, fmt.Errorf("store: record findings: %w", err)
 		}
 		rows = rows[n:]
-	}
-	if full != nil {
-		defer full.Close()
 	}
 	if err := s.applyDelta(ctx, tx, sweepID, d); err != nil {
 		return 0, 0, fmt.Errorf("store: record findings: %w", err)
 	}
 	for _, sc := range sortScopes(assessed) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO assessed_scopes (sweep_id, account_id, region) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			sweepID, sc.Account, sc.Region); err != nil {
+		if err := s.exec(ctx, tx, sqlInsertScope, sweepID, sc.Account, sc.Region); err != nil {
 			return 0, 0, fmt.Errorf("store: record assessed scopes: %w", err)
 		}
 	}
@@ -235,6 +237,87 @@ func (s *SQLite) RecordFindings(ctx context.Context, sweepID string, findings []
 		return 0, 0, fmt.Errorf("store: record findings: %w", err)
 	}
 	return d.inserted, len(findings) - d.inserted, nil
+}
+
+// Multi-row statements come in a few fixed sizes, largest first, so that
+// each is parsed once per store and then reused (a 500-row INSERT takes
+// SQLite longer to parse than to run on a small batch).
+var (
+	sqliteInsertChunks = []int{sqliteInsertRows, 100, 20, 1}
+	sqliteTallyChunks  = []int{100, 20, 1}
+)
+
+// chunk returns the largest size in sizes (descending, ending with 1) that
+// is at most n.
+func chunk(n int, sizes []int) int {
+	for _, c := range sizes {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
+}
+
+// The write statements, prepared once on the writer connection at open.
+const (
+	sqlInsertSweep   = `INSERT INTO sweeps (id, state, started_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	sqlSweepState    = `SELECT state FROM sweeps WHERE id = ?`
+	sqlInsertScope   = `INSERT INTO assessed_scopes (sweep_id, account_id, region) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlAddTally      = `INSERT INTO sweep_tallies (sweep_id, status, severity, suppressed, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sweep_id, status, severity, suppressed) DO UPDATE SET n = n + excluded.n`
+	sqlInsertAccount = `INSERT INTO sweep_accounts (sweep_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING`
+	sqlInsertRegion  = `INSERT INTO sweep_regions (sweep_id, region) VALUES (?, ?) ON CONFLICT DO NOTHING`
+	sqlAddSweepScope = `UPDATE sweeps SET accounts = accounts + ?, regions = regions + ? WHERE id = ?`
+)
+
+// prepareWrites prepares every write statement on the writer connection
+// (before any transaction holds it).
+func (s *SQLite) prepareWrites(ctx context.Context) error {
+	queries := []string{sqlInsertSweep, sqlSweepState, sqlInsertScope, sqlAddTally, sqlInsertAccount, sqlInsertRegion, sqlAddSweepScope}
+	for _, n := range sqliteInsertChunks {
+		queries = append(queries, sqliteInsertSQL(n))
+	}
+	for _, n := range sqliteTallyChunks {
+		queries = append(queries, sqliteScopeTallySQL(n))
+	}
+	for _, q := range queries {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare %.60s...: %w", q, err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}
+
+// stmt returns the prepared write statement query within tx.
+func (s *SQLite) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st, ok := s.stmts[query]
+	s.mu.Unlock()
+	if !ok { // closed, or a statement not prepared at open
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// exec runs a prepared write statement in tx.
+func (s *SQLite) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	_, err := s.execN(ctx, tx, query, args...)
+	return err
+}
+
+// execN runs a prepared write statement in tx and returns the rows it
+// changed.
+func (s *SQLite) execN(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func sqliteInsertSQL(n int) string {
@@ -247,7 +330,7 @@ func sqliteInsertSQL(n int) string {
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	b.WriteString(` ON CONFLICT (sweep_id, account_id, region, control_id, resource_arn, field_path) DO NOTHING
-		RETURNING account_id, region, status, severity, suppressed`)
+		RETURNING account_id, region, control_id, status, severity, suppressed`)
 	return b.String()
 }
 
@@ -260,13 +343,13 @@ func insertReturning(ctx context.Context, stmt *sql.Stmt, args []any, d *delta) 
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var account, region string
+		var account, region, control string
 		var status, severity int32
 		var sup bool
-		if err := rs.Scan(&account, &region, &status, &severity, &sup); err != nil {
+		if err := rs.Scan(&account, &region, &control, &status, &severity, &sup); err != nil {
 			return err
 		}
-		d.add(account, region, status, severity, sup)
+		d.add(account, region, control, status, severity, sup)
 	}
 	return rs.Err()
 }
@@ -280,36 +363,69 @@ func (s *SQLite) applyDelta(ctx context.Context, tx *sql.Tx, sweepID string, d *
 		if k.suppressed {
 			sup = 1
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sweep_tallies (sweep_id, status, severity, suppressed, n) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (sweep_id, status, severity, suppressed) DO UPDATE SET n = n + excluded.n`,
-			sweepID, int64(k.status), int64(k.severity), sup, ns[i]); err != nil {
+		if err := s.exec(ctx, tx, sqlAddTally, sweepID, int64(k.status), int64(k.severity), sup, ns[i]); err != nil {
 			return err
 		}
+	}
+	if err := s.scopeTallies(ctx, tx, sweepID, d); err != nil {
+		return err
 	}
 	var newAccounts, newRegions int64
 	for _, a := range setKeys(d.accounts) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sweep_accounts (sweep_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, sweepID, a)
+		n, err := s.execN(ctx, tx, sqlInsertAccount, sweepID, a)
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
 		newAccounts += n
 	}
 	for _, r := range setKeys(d.regions) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sweep_regions (sweep_id, region) VALUES (?, ?) ON CONFLICT DO NOTHING`, sweepID, r)
+		n, err := s.execN(ctx, tx, sqlInsertRegion, sweepID, r)
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
 		newRegions += n
 	}
 	if newAccounts > 0 || newRegions > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE sweeps SET accounts = accounts + ?, regions = regions + ? WHERE id = ?`,
-			newAccounts, newRegions, sweepID); err != nil {
+		if err := s.exec(ctx, tx, sqlAddSweepScope, newAccounts, newRegions, sweepID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// scopeTallies adds a call's counts to sweep_scope_tallies, many buckets per
+// statement.
+func (s *SQLite) scopeTallies(ctx context.Context, tx *sql.Tx, sweepID string, d *delta) error {
+	keys, ns := d.sortedScopeTallies()
+	for len(keys) > 0 {
+		n := chunk(len(keys), sqliteTallyChunks)
+		args := make([]any, 0, 7*n)
+		for i, k := range keys[:n] {
+			sup := int64(0)
+			if k.suppressed {
+				sup = 1
+			}
+			args = append(args, sweepID, k.region, k.control, int64(k.status), int64(k.severity), sup, ns[i])
+		}
+		if err := s.exec(ctx, tx, sqliteScopeTallySQL(n), args...); err != nil {
+			return err
+		}
+		keys, ns = keys[n:], ns[n:]
+	}
+	return nil
+}
+
+func sqliteScopeTallySQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO sweep_scope_tallies (sweep_id, region, control_id, status, severity, suppressed, n) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` ON CONFLICT (sweep_id, region, control_id, status, severity, suppressed) DO UPDATE SET n = n + excluded.n`)
+	return b.String()
 }
 
 func (s *SQLite) FinalizeSweep(ctx context.Context, sweepID string, state reportingv1.SweepState, at time.Time) (*reportingv1.Sweep, error) {
@@ -494,9 +610,9 @@ func (s *SQLite) sweepExists(ctx context.Context, sweepID string) error {
 
 func (s *SQLite) findingsAfter(ctx context.Context, sweepID string, f filter, after *findingKey, limit int) ([]*evaluationv1.Finding, error) {
 	q := &sqlBuilder{}
-	q.w("SELECT body FROM findings WHERE ")
+	q.w("SELECT body FROM findings", sqliteIndexFor(f), " WHERE ")
 	q.where("", sweepID, f, after)
-	q.w(orderByKey, " LIMIT ", q.arg(int64(limit)))
+	q.w(orderBy(f), " LIMIT ", q.arg(int64(limit)))
 	rs, err := s.r.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list findings: %w", err)
@@ -520,9 +636,41 @@ func (s *SQLite) findingsAfter(ctx context.Context, sweepID string, f filter, af
 	return out, nil
 }
 
+// sqliteIndexFor names the index a listing of findings matching f reads,
+// when the planner's statistics cannot tell: they hold averages (sampled,
+// see analysis_limit, and missing until the store is first closed), while
+// the filters that matter are the sparse ones. One control, or else one
+// status, read through the index leading with it: in key order, the filter
+// decided inside the index, only the page's rows read from the table, and
+// never more entries than that control's or status's findings. A filter
+// naming accounts, or none of these, is left to the planner (the table's
+// key leads with the account).
+func sqliteIndexFor(f filter) string {
+	switch {
+	case len(f.accounts) > 0:
+		return ""
+	case len(f.controls) == 1:
+		return " INDEXED BY findings_by_control"
+	case len(f.statuses) == 1:
+		return " INDEXED BY findings_by_status"
+	}
+	return ""
+}
+
 func (s *SQLite) countFindings(ctx context.Context, sweepID string, f filter) (int64, error) {
 	q := &sqlBuilder{}
 	q.w("SELECT COUNT(*) FROM findings WHERE ")
+	q.where("", sweepID, f, nil)
+	var n int64
+	if err := s.r.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count findings: %w", err)
+	}
+	return n, nil
+}
+
+func (s *SQLite) countTallies(ctx context.Context, sweepID string, f filter) (int64, error) {
+	q := &sqlBuilder{}
+	q.w("SELECT COALESCE(SUM(n), 0) FROM sweep_scope_tallies WHERE ")
 	q.where("", sweepID, f, nil)
 	var n int64
 	if err := s.r.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
