@@ -610,9 +610,16 @@ func (s *SQLite) sweepExists(ctx context.Context, sweepID string) error {
 
 func (s *SQLite) findingsAfter(ctx context.Context, sweepID string, f filter, after *findingKey, limit int) ([]*evaluationv1.Finding, error) {
 	q := &sqlBuilder{}
-	q.w("SELECT body FROM findings", sqliteIndexFor(f), " WHERE ")
+	// The page's keys first, from the index alone (it holds every column
+	// the filter and the order need), then the bodies of those rows only:
+	// SQLite would otherwise read the table row of every index entry it
+	// tries, matching or not.
+	q.w("SELECT f.body FROM (SELECT account_id, region, control_id, resource_arn, field_path FROM findings", sqliteIndexFor(f), " WHERE ")
 	q.where("", sweepID, f, after)
-	q.w(orderBy(f), " LIMIT ", q.arg(int64(limit)))
+	q.w(orderBy(f), " LIMIT ", q.arg(int64(limit)), ") AS k")
+	q.w(" JOIN findings AS f ON f.sweep_id = ", q.arg(sweepID), " AND f.account_id = k.account_id AND f.region = k.region",
+		" AND f.control_id = k.control_id AND f.resource_arn = k.resource_arn AND f.field_path = k.field_path")
+	q.w(" ORDER BY k.account_id, k.region, k.control_id, k.resource_arn, k.field_path")
 	rs, err := s.r.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list findings: %w", err)
