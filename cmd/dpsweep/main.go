@@ -1,6 +1,6 @@
 // Command dpsweep is the command line of dpsweep, the organization-wide AWS
-// data-protection sweep: it runs the demo, the development stack and, as they
-// land, sweeps, schedules, reports and redaction.
+// data-protection sweep: it runs the demo and the development stack, starts
+// and schedules sweeps, reads reports, and redacts text.
 package main
 
 import (
@@ -22,9 +22,16 @@ Usage:
 Commands:
   demo      start the service suite on 127.0.0.1, check it, and stop
   dev       start the service suite on 127.0.0.1 and keep it running (Ctrl-C stops it)
+  sweep     start, follow, cancel and list sweeps (sweep start|status|cancel|list)
+  schedule  run sweeps on a calendar (schedule create|list|get|pause|resume|trigger|delete)
+  report    export a sweep's report, diff two sweeps, list findings (report ID, report diff|findings)
   redact    scrub credentials, account numbers and personal data from text (stdin or a file)
   sim       run the AWS Organization simulator on 127.0.0.1 (for the SDK and the AWS CLI)
   version   print the version
+
+The sweep, schedule and report commands talk gRPC to a running stack: the sweep
+service at 127.0.0.1:7405 and the reporting service at 127.0.0.1:7404 by default
+(--addr, $DPSWEEP_SWEEP_ADDR, $DPSWEEP_REPORTING_ADDR). See docs/SWEEPS.md.
 
 Run 'dpsweep <command> --help' for a command's flags.
 `
@@ -52,6 +59,12 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return runDemo(ctx, rest, stdout, stderr)
 	case "dev":
 		return runDev(ctx, rest, stdout, stderr)
+	case "sweep":
+		return runSweep(ctx, rest, stdout, stderr)
+	case "schedule":
+		return runSchedule(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
 	case "redact":
 		return runRedact(rest, stdin, stdout, stderr)
 	case "sim":
