@@ -20,14 +20,16 @@ Usage:
   dpsweep <command> [flags]
 
 Commands:
-  demo      start the service suite on 127.0.0.1, check it, and stop
-  dev       start the service suite on 127.0.0.1 and keep it running (Ctrl-C stops it)
-  sweep     start, follow, cancel and list sweeps (sweep start|status|cancel|list)
-  schedule  run sweeps on a calendar (schedule create|list|get|pause|resume|trigger|delete)
-  report    export a sweep's report, diff two sweeps, list findings (report ID, report diff|findings)
-  redact    scrub credentials, account numbers and personal data from text (stdin or a file)
-  sim       run the AWS Organization simulator on 127.0.0.1 (for the SDK and the AWS CLI)
-  version   print the version
+  demo          run a whole sweep on the embedded default: Temporal with its Web UI, a simulated
+                organization, the services, a worker and SQLite, all on 127.0.0.1; print the report
+  dev           start the same stack and keep it running (Ctrl-C stops it)
+  sweep         start, follow, cancel and list sweeps (sweep start|status|cancel|list)
+  schedule      run sweeps on a calendar (schedule create|list|get|pause|resume|trigger|delete)
+  report        export a sweep's report, diff two sweeps, list findings (report ID, report diff|findings)
+  codec-server  decode encrypted workflow payloads for the Temporal Web UI and CLI
+  redact        scrub credentials, account numbers and personal data from text (stdin or a file)
+  sim           run the AWS Organization simulator on 127.0.0.1 (for the SDK and the AWS CLI)
+  version       print the version
 
 The sweep, schedule and report commands talk gRPC to a running stack: the sweep
 service at 127.0.0.1:7405 and the reporting service at 127.0.0.1:7404 by default
@@ -65,6 +67,8 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return runSchedule(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
+	case "codec-server":
+		return runCodecServer(ctx, rest, stdout, stderr)
 	case "redact":
 		return runRedact(rest, stdin, stdout, stderr)
 	case "sim":
