@@ -462,7 +462,7 @@ func TestSchedulesOverTemporal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc := created.GetSchedule(); sc.GetPaused() || len(sc.GetNextRuns()) == 0 || sc.GetNextRuns()[0].AsTime().UTC().Hour() != 3 || sc.GetSpec().GetRegions()[0] != "eu-west-1" {
+	if sc := created.GetSchedule(); sc.GetPaused() || len(sc.GetNextRuns()) == 0 || sc.GetNextRuns()[0].AsTime().UTC().Hour() != 3 || len(sc.GetCronExpressions()) != 1 || sc.GetSpec().GetRegions()[0] != "eu-west-1" {
 		t.Fatalf("created schedule %v; want next runs at 03:00 UTC and its spec", sc)
 	}
 	if _, err := s.sweeps.CreateSchedule(ctx, &sweepv1.CreateScheduleRequest{ScheduleId: "nightly", Spec: spec, CronExpressions: []string{"0 3 * * *"}}); status.Code(err) != codes.AlreadyExists {

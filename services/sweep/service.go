@@ -46,8 +46,13 @@ const DefaultTemporalAddr = "127.0.0.1:7233"
 // scheduledID matches the sweep ID of a scheduled run, "<schedule>-2026-11-24T03-00-00Z".
 var scheduledID = regexp.MustCompile(`^(.+-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2})-([0-9]{2})-([0-9]{2}Z)$`)
 
-// memoSpec is the memo key holding a sweep's spec, so GetSweep can show it.
-const memoSpec = "spec"
+// memoSpec is the memo key holding a sweep's spec, so GetSweep can show it;
+// memoCron a schedule's cron expressions as given (Temporal keeps them as
+// calendars).
+const (
+	memoSpec = "spec"
+	memoCron = "cron_expressions"
+)
 
 // Config is the service's own configuration (flags and DPSWEEP_SWEEP_* variables).
 type Config struct {
@@ -411,7 +416,7 @@ func (s *Service) CreateSchedule(ctx context.Context, req *sweepv1.CreateSchedul
 		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(wf.SearchAttrStatus).ValueSet(sweepv1.SweepState_SWEEP_STATE_RUNNING.String())),
 	}
 	_, err := s.client.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: req.GetScheduleId(), Spec: spec, Action: action, Paused: req.GetPaused(),
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, Memo: map[string]any{memoSpec: req.GetSpec()}})
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, Memo: map[string]any{memoSpec: req.GetSpec(), memoCron: req.GetCronExpressions()}})
 	if err != nil {
 		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 			return nil, status.Errorf(codes.AlreadyExists, "schedule %q already exists", req.GetScheduleId())
@@ -442,6 +447,9 @@ func (s *Service) schedule(ctx context.Context, id string) (*sweepv1.Schedule, e
 		if err := s.dataConverter().FromPayload(p, &spec); err == nil {
 			sc.Spec = spec
 		}
+	}
+	if p := d.Memo.GetFields()[memoCron]; p != nil {
+		_ = s.dataConverter().FromPayload(p, &sc.CronExpressions)
 	}
 	for _, t := range d.Info.NextActionTimes {
 		sc.NextRuns = append(sc.NextRuns, timestamppb.New(t))
