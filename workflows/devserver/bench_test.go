@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,9 @@ import (
 //	go test -run '^$' -bench . -benchtime 3x ./devserver
 //
 // DPSWEEP_BENCH_DYNAMIC_CONFIG='key=json,...' adds dynamic config to the
-// benchmarks' server, e.g. system.enableActivityEagerExecution=true.
+// benchmarks' server, e.g. system.enableActivityEagerExecution=true;
+// DPSWEEP_BENCH_DB_FILE=1 keeps its state in a SQLite file (as the demo
+// does) instead of memory.
 
 // FanOut runs n Echo activities, at most parallel at a time, and returns the
 // sum of their results.
@@ -93,9 +96,18 @@ func benchServer(b *testing.B) *devserver.Server {
 				dc[k] = x
 			}
 		}
-		bench.srv, bench.err = devserver.Start(context.Background(), devserver.Options{
-			Binary: bin, LogFile: filepath.Join(dir, "temporal.log"), DynamicConfig: dc,
-		})
+		opts := devserver.Options{Binary: bin, LogFile: filepath.Join(dir, "temporal.log"), DynamicConfig: dc}
+		if os.Getenv("DPSWEEP_BENCH_DB_FILE") != "" {
+			opts.DBFile = filepath.Join(dir, "temporal.db")
+		}
+		if p := os.Getenv("DPSWEEP_BENCH_SQLITE_PRAGMAS"); p != "" {
+			opts.SQLitePragmas = map[string]string{}
+			for _, kv := range strings.Split(p, ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				opts.SQLitePragmas[k] = v
+			}
+		}
+		bench.srv, bench.err = devserver.Start(context.Background(), opts)
 	})
 	if bench.err != nil {
 		b.Fatal(bench.err)
@@ -112,8 +124,9 @@ func TestMain(m *testing.M) {
 }
 
 // runFanOut runs workflowFn(n, parallel) b.N times on a worker of its own and
-// reports the rate of units (activities or children) per second.
-func runFanOut(b *testing.B, workflowFn any, unit string, n, parallel int, wopts worker.Options) {
+// reports the rate of units (activities or children) per second and the CPU
+// time each took.
+func runFanOut(b *testing.B, workflowFn any, unit, one string, n, parallel int, wopts worker.Options) {
 	s := benchServer(b)
 	c := dial(b, s)
 	queue := fmt.Sprintf("bench-%s-%d", b.Name(), time.Now().UnixNano())
@@ -129,6 +142,7 @@ func runFanOut(b *testing.B, workflowFn any, unit string, n, parallel int, wopts
 	ctx := context.Background()
 	want := n * (n - 1) / 2
 	b.ResetTimer()
+	serverCPU0, selfCPU0 := procCPU(s.PID()), procCPU(os.Getpid())
 	begin := time.Now()
 	for i := 0; i < b.N; i++ {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue}, workflowFn, n, parallel)
@@ -144,18 +158,27 @@ func runFanOut(b *testing.B, workflowFn any, unit string, n, parallel int, wopts
 		}
 	}
 	elapsed := time.Since(begin)
+	serverCPU, selfCPU := procCPU(s.PID())-serverCPU0, procCPU(os.Getpid())-selfCPU0
 	b.StopTimer()
-	b.ReportMetric(float64(b.N*n)/elapsed.Seconds(), unit+"/s")
+	units := float64(b.N * n)
+	b.ReportMetric(units/elapsed.Seconds(), unit+"/s")
+	// CPU per unit, which contention from other processes on the machine
+	// changes much less than the rate: the server's, and the worker's and
+	// client's (this process).
+	if serverCPU > 0 {
+		b.ReportMetric(float64(serverCPU.Microseconds())/units, "server-cpu-µs/"+one)
+		b.ReportMetric(float64(selfCPU.Microseconds())/units, "worker-cpu-µs/"+one)
+	}
 }
 
 func BenchmarkActivities(b *testing.B) {
 	for _, p := range []int{10, 100} {
 		b.Run(fmt.Sprintf("n=1000/parallel=%d", p), func(b *testing.B) {
-			runFanOut(b, FanOut, "activities", 1000, p, worker.Options{})
+			runFanOut(b, FanOut, "activities", "activity", 1000, p, worker.Options{})
 		})
 	}
 	b.Run("n=1000/parallel=100/pollers=8", func(b *testing.B) {
-		runFanOut(b, FanOut, "activities", 1000, 100, worker.Options{
+		runFanOut(b, FanOut, "activities", "activity", 1000, 100, worker.Options{
 			MaxConcurrentActivityTaskPollers: 8, MaxConcurrentWorkflowTaskPollers: 8,
 		})
 	})
@@ -164,7 +187,27 @@ func BenchmarkActivities(b *testing.B) {
 func BenchmarkChildWorkflows(b *testing.B) {
 	for _, p := range []int{10, 100} {
 		b.Run(fmt.Sprintf("n=500/parallel=%d", p), func(b *testing.B) {
-			runFanOut(b, FanOutChildren, "children", 500, p, worker.Options{})
+			runFanOut(b, FanOutChildren, "children", "child", 500, p, worker.Options{})
 		})
 	}
+}
+
+// procCPU is the user and system CPU time a process has used, from
+// /proc/<pid>/stat (0 where there is no /proc).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) in parentheses;
+	// utime and stime are the 14th and 15th fields, in clock ticks (100 Hz
+	// on Linux).
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }

@@ -75,10 +75,25 @@ var searchAttributeTypes = map[string]enums.IndexedValueType{
 // One partition per task queue, as suits a single-host server: with the
 // server's default of four, a few pollers miss tasks on partitions they are
 // not polling and tasks wait to be forwarded; on a 2-core machine one
-// partition doubles the activities a workflow gets through per second.
+// partition gets a workflow through 1.5 to 2 times as many activities per
+// second, for about the same CPU.
 var DefaultDynamicConfig = map[string]any{
 	"matching.numTaskqueueReadPartitions":  1,
 	"matching.numTaskqueueWritePartitions": 1,
+}
+
+// DefaultFilePragmas are the SQLite pragmas of a server with a DBFile.
+// start-dev leaves SQLite's defaults (a rollback journal, synchronous=FULL),
+// under which every persistence write creates, syncs and deletes a journal:
+// on a busy 2-core machine a workflow then got about 60 activities or 9 child
+// workflows through per second, at twice the server CPU each. With a
+// write-ahead log and synchronous=NORMAL it gets about 3 times as many, close
+// to an in-memory server. A process crash still loses nothing; a power cut
+// may lose the last transactions but leaves a consistent database, which
+// suits a dev server.
+var DefaultFilePragmas = map[string]string{
+	"journal_mode": "wal",
+	"synchronous":  "normal",
 }
 
 // Options configure [Start]. The zero value runs an in-memory, headless
@@ -109,6 +124,9 @@ type Options struct {
 	// Text, Keyword, Int, Double, Bool, Datetime or KeywordList. They are
 	// registered on Namespace at start, also on an existing DBFile.
 	SearchAttributes map[string]string
+	// SQLitePragmas are set on the database connection (--sqlite-pragma),
+	// added to (and winning over) DefaultFilePragmas when DBFile is set.
+	SQLitePragmas map[string]string
 	// DynamicConfig holds dynamic config values (key → value, which is
 	// marshalled as JSON), passed as --dynamic-config-value. They are added
 	// to DefaultDynamicConfig and win over it.
@@ -281,6 +299,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 }
 
+// permanentError stops waitReady's polling at once.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+
 // portError is a server that exited at start because a port was taken.
 type portError struct{ err error }
 
@@ -311,6 +334,14 @@ func start(ctx context.Context, bin string, o Options, attrs map[string]enums.In
 	}
 	for _, name := range slices.Sorted(maps.Keys(o.SearchAttributes)) {
 		args = append(args, "--search-attribute", name+"="+o.SearchAttributes[name])
+	}
+	pragmas := map[string]string{}
+	if o.DBFile != "" {
+		maps.Copy(pragmas, DefaultFilePragmas)
+	}
+	maps.Copy(pragmas, o.SQLitePragmas)
+	for _, key := range slices.Sorted(maps.Keys(pragmas)) {
+		args = append(args, "--sqlite-pragma", key+"="+pragmas[key])
 	}
 	dc := maps.Clone(DefaultDynamicConfig)
 	maps.Copy(dc, o.DynamicConfig)
@@ -400,8 +431,11 @@ func (s *Server) waitReady(ctx context.Context, attrs map[string]enums.IndexedVa
 			attemptCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			last = f(attemptCtx)
 			cancel()
+			var perm *permanentError
 			if last == nil {
 				return nil
+			} else if errors.As(last, &perm) {
+				return fmt.Errorf("%s: %w", what, perm.err)
 			}
 			select {
 			case <-ctx.Done():
@@ -495,7 +529,7 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, ns string, wan
 		case !ok:
 			missing[name] = typ
 		case have != typ:
-			return fmt.Errorf("search attribute %s exists as %v, not %v", name, have, typ)
+			return &permanentError{fmt.Errorf("search attribute %s exists as %v, not %v", name, have, typ)}
 		}
 	}
 	if len(missing) == 0 {

@@ -229,6 +229,10 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := time.Since(begin)
+	// DefaultFilePragmas: a write-ahead log beside the database.
+	if _, err := os.Stat(db + "-wal"); err != nil {
+		t.Errorf("no write-ahead log: %v", err)
+	}
 	if err := s1.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -271,6 +275,23 @@ func TestRestart(t *testing.T) {
 	// on restart; start-dev must not.
 	if second > 30*time.Second {
 		t.Errorf("restart on an existing database took %v until a workflow ran", second)
+	}
+
+	// A search attribute the database holds with another type is an error,
+	// at once rather than at the start timeout.
+	if err := s2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	opts.Binary = binary(t)
+	opts.SearchAttributes = map[string]string{"DpsweepStatus": "Int"}
+	begin = time.Now()
+	s3, err := devserver.Start(ctx, opts)
+	if err == nil {
+		_ = s3.Stop()
+		t.Fatal("Start with DpsweepStatus as Int on a database that has it as Keyword succeeded")
+	}
+	if !strings.Contains(err.Error(), "DpsweepStatus exists as") || time.Since(begin) > 20*time.Second {
+		t.Fatalf("after %v: %v", time.Since(begin), err)
 	}
 }
 
@@ -340,5 +361,49 @@ func TestVersionPinned(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("%s does not contain %q", file, want)
 		}
+	}
+}
+
+// TestEnsureBinary runs EnsureBinary in a stand-in checkout whose install
+// script only pretends to build.
+func TestEnsureBinary(t *testing.T) {
+	root := t.TempDir()
+	script := filepath.Join(root, devserver.InstallScript)
+	if err := os.MkdirAll(filepath.Dir(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := `set -e
+[ "$1" = "` + devserver.Version + `" ] || { echo "wrong version $1" >&2; exit 1; }
+bin="` + filepath.Join(root, devserver.BinaryRelPath) + `"
+mkdir -p "$(dirname "$bin")"; printf '#!/bin/sh\n' > "$bin"; chmod +x "$bin"
+echo "install-temporal: building" >&2
+echo "$bin"
+`
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(root, "cmd", "dpsweep")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	t.Setenv(devserver.EnvBinary, "")
+
+	var out strings.Builder
+	bin, err := devserver.EnsureBinaryTo(context.Background(), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, devserver.BinaryRelPath); bin != want {
+		t.Errorf("EnsureBinary = %s, want %s", bin, want)
+	}
+	if s := out.String(); !strings.Contains(s, "Building the Temporal CLI "+devserver.Version+" once") ||
+		!strings.Contains(s, "install-temporal: building") || !strings.Contains(s, "ready in") {
+		t.Errorf("EnsureBinary said:\n%s", s)
+	}
+	// Installed: found at once, nothing said.
+	out.Reset()
+	if again, err := devserver.EnsureBinaryTo(context.Background(), &out); err != nil || again != bin || out.Len() != 0 {
+		t.Errorf("second EnsureBinary: %s, %v, said %q", again, err, out.String())
 	}
 }
