@@ -185,7 +185,8 @@ func (s *Service) CollectInventory(req *collectionv1.CollectInventoryRequest, st
 	}
 	started := time.Now()
 	sink := &streamSink{stream: stream, chunk: chunk, cur: &collectionv1.CollectInventoryResponse{}}
-	r := collect.Request{Target: target(req.GetTarget()), Region: req.GetRegion(), Scope: req.GetScope(), Collectors: req.GetCollectors()}
+	r := collect.Request{Target: target(req.GetTarget()), Region: req.GetRegion(), Scope: req.GetScope(), Collectors: req.GetCollectors(),
+		OmitAccountTags: req.GetOmitAccountTags()}
 	if w := req.GetLookupEventsWindow(); w != nil {
 		r.LookupWindow = w.AsDuration()
 	}

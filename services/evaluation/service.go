@@ -113,6 +113,9 @@ func (s *Service) Evaluate(stream grpc.BidiStreamingServer[evaluationv1.Evaluate
 	in := &engine.Input{SweepID: ec.GetSweepId(), Account: ec.GetAccountId(), Region: ec.GetRegion(), ControlIDs: ec.GetControlIds(),
 		Suppressions: ec.GetSuppressions(), FIPS: ec.GetFipsRequired()}
 	if ids := ec.GetOrganizationAccountIds(); len(ids) > 0 {
+		if err := checkAccountIDs("context.organization_account_ids", ids); err != nil {
+			return err
+		}
 		in.OrgAccounts = ids
 	}
 	switch {
@@ -234,4 +237,22 @@ func (s *Service) ValidateCustomControls(_ context.Context, req *evaluationv1.Va
 		resp.Controls = append(resp.Controls, c.Proto())
 	}
 	return resp, nil
+}
+
+// checkAccountIDs checks a list of account IDs as the API documents it (12
+// digits each, no repeats) in one pass: the organization's list comes with
+// every scan of a sweep, where protovalidate's per-item rules would evaluate
+// a CEL program for each of the organization's accounts.
+func checkAccountIDs(field string, ids []string) error {
+	seen := make(map[string]struct{}, len(ids))
+	for i, id := range ids {
+		if len(id) != 12 || strings.IndexFunc(id, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+			return server.FieldError(fmt.Sprintf("%s[%d]", field, i), "must be a 12-digit account ID")
+		}
+		if _, dup := seen[id]; dup {
+			return server.FieldError(fmt.Sprintf("%s[%d]", field, i), "repeats an earlier account ID")
+		}
+		seen[id] = struct{}{}
+	}
+	return nil
 }

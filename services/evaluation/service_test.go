@@ -220,11 +220,15 @@ func TestEvaluateRefusesBadInput(t *testing.T) {
 		reqs  []*evaluationv1.EvaluateRequest
 		field string
 	}{
-		"no context first":   {[]*evaluationv1.EvaluateRequest{invMsg([]*collectionv1.Resource{key()})}, "context"},
-		"empty stream":       {nil, "context"},
-		"context twice":      {[]*evaluationv1.EvaluateRequest{ctxMsg(good), ctxMsg(good)}, "context"},
-		"bad account":        {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: "12", Region: "eu-west-1"})}, "context.account_id"},
-		"bad org account":    {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: acct, Region: "eu-west-1", OrganizationAccountIds: []string{"x"}})}, "context.organization_account_ids[0]"},
+		"no context first": {[]*evaluationv1.EvaluateRequest{invMsg([]*collectionv1.Resource{key()})}, "context"},
+		"empty stream":     {nil, "context"},
+		"context twice":    {[]*evaluationv1.EvaluateRequest{ctxMsg(good), ctxMsg(good)}, "context"},
+		"bad account":      {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: "12", Region: "eu-west-1"})}, "context.account_id"},
+		"bad org account":  {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: acct, Region: "eu-west-1", OrganizationAccountIds: []string{"x"}})}, "context.organization_account_ids[0]"},
+		"org account 13 digits": {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: acct, Region: "eu-west-1",
+			OrganizationAccountIds: []string{acct, "1111222233334"}})}, "context.organization_account_ids[1]"},
+		"org account twice": {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: acct, Region: "eu-west-1",
+			OrganizationAccountIds: []string{acct, "444455556666", acct}})}, "context.organization_account_ids[2]"},
 		"unknown control":    {[]*evaluationv1.EvaluateRequest{ctxMsg(&evaluationv1.EvaluationContext{SweepId: "s", AccountId: acct, Region: "eu-west-1", ControlIds: []string{"NOPE-1"}})}, "context.control_ids[0]"},
 		"resource elsewhere": {[]*evaluationv1.EvaluateRequest{ctxMsg(good), invMsg([]*collectionv1.Resource{key(), res(t, "AWS::KMS::Key", "arn:aws:kms:us-east-1:111122223333:key/k", "us-east-1", nil)})}, "inventory.resources[1].region"},
 		"attribute type": {[]*evaluationv1.EvaluateRequest{ctxMsg(good), invMsg(nil), invMsg([]*collectionv1.Resource{

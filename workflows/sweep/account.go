@@ -8,9 +8,13 @@ import (
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
 )
 
-// AccountSweep scans one account: it asks which regions are enabled (which
-// also assumes the role), then runs one Scan activity for the global
-// services and one per region, all at once; the collection service's
+// globalScanWithDescribe is the workflow.GetVersion change ID under which
+// AccountSweep starts the global scan together with DescribeAccount.
+const globalScanWithDescribe = "global-scan-with-describe"
+
+// AccountSweep scans one account: it runs the Scan activity of the global
+// services while it asks which regions are enabled (which also assumes the
+// role), then one Scan per region, all at once; the collection service's
 // per-account rate limit keeps them within the account's API budget, so
 // one throttled account never slows another. A role dpsweep cannot assume
 // leaves only the global scan, which records every control NOT_ASSESSED.
@@ -22,6 +26,18 @@ func AccountSweep(ctx workflow.Context, in AccountInput) (*AccountResult, error)
 	}
 	log := workflow.GetLogger(ctx)
 	res := &AccountResult{Account: in.Account, Counts: &reportingv1.SweepCounts{}}
+	sctx := workflow.WithActivityOptions(ctx, scanOptions)
+	scan := func(region string) workflow.Future {
+		return workflow.ExecuteActivity(sctx, ScanActivity, ScanInput{SweepID: in.SweepID, Account: in.Account, Region: region,
+			ManagementAccount: in.ManagementAccount, Spec: in.Spec})
+	}
+	// The global scan needs nothing DescribeAccount finds, so it starts
+	// with it and uses the account's API budget while the regions are
+	// looked up (sweeps started before this change scan it after).
+	var global workflow.Future
+	if workflow.GetVersion(ctx, globalScanWithDescribe, workflow.DefaultVersion, 1) == 1 {
+		global = scan(GlobalRegion)
+	}
 	var d DescribeResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, describeOptions), DescribeAccountActivity,
 		DescribeInput{SweepID: in.SweepID, Account: in.Account, ManagementAccount: in.ManagementAccount, Spec: in.Spec}).Get(ctx, &d)
@@ -35,11 +51,13 @@ func AccountSweep(ctx workflow.Context, in AccountInput) (*AccountResult, error)
 	}
 	res.AssumeRoleFailed = d.AssumeRoleFailed
 	scopes := append([]string{GlobalRegion}, d.Regions...)
-	sctx := workflow.WithActivityOptions(ctx, scanOptions)
 	futures := make([]workflow.Future, len(scopes))
 	for i, region := range scopes {
-		futures[i] = workflow.ExecuteActivity(sctx, ScanActivity, ScanInput{SweepID: in.SweepID, Account: in.Account, Region: region,
-			ManagementAccount: in.ManagementAccount, Spec: in.Spec})
+		if i == 0 && global != nil {
+			futures[i] = global
+			continue
+		}
+		futures[i] = scan(region)
 	}
 	var cancelled error
 	for i, f := range futures {

@@ -20,7 +20,8 @@ var (
 	saStatus    = temporal.NewSearchAttributeKeyKeyword(SearchAttrStatus)
 )
 
-// Activity options. Scans heartbeat per inventory chunk; a scan of one
+// Activity options. Scans heartbeat per inventory chunk once they have run
+// for a quarter of their heartbeat timeout (see heartbeat); a scan of one
 // large region takes minutes, so its timeout is generous and its heartbeat
 // timeout short. Permanent failures are non-retryable error types.
 var (

@@ -27,6 +27,8 @@ import (
 type fakeOrg struct {
 	accounts []string
 	scanTime time.Duration
+	// describeTime is how long DescribeAccount takes.
+	describeTime time.Duration
 	// noRole are accounts whose role cannot be assumed; failScan are
 	// "account/region" scans that fail permanently.
 	noRole   map[string]bool
@@ -34,6 +36,7 @@ type fakeOrg struct {
 
 	mu       sync.Mutex
 	scans    []string
+	done     map[string]time.Time // scan → when it ended
 	finishes []FinishInput
 }
 
@@ -74,7 +77,7 @@ func (o *fakeOrg) env(t *testing.T) *testsuite.TestWorkflowEnvironment {
 		}
 		return &DiscoverResult{ManagementAccount: "999999999999", Accounts: sel, Organization: len(o.accounts)}, nil
 	})
-	env.OnActivity(DescribeAccountActivity, mock.Anything, mock.Anything).Return(func(_ context.Context, in DescribeInput) (*DescribeResult, error) {
+	env.OnActivity(DescribeAccountActivity, mock.Anything, mock.Anything).After(o.describeTime).Return(func(_ context.Context, in DescribeInput) (*DescribeResult, error) {
 		if o.noRole[in.Account] {
 			return &DescribeResult{AssumeRoleFailed: true}, nil
 		}
@@ -83,6 +86,10 @@ func (o *fakeOrg) env(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(ScanActivity, mock.Anything, mock.Anything).After(o.scanTime).Return(func(_ context.Context, in ScanInput) (*ScanResult, error) {
 		o.mu.Lock()
 		o.scans = append(o.scans, in.Account+"/"+in.Region)
+		if o.done == nil {
+			o.done = map[string]time.Time{}
+		}
+		o.done[in.Account+"/"+in.Region] = env.Now() // the mock runs after scanTime
 		o.mu.Unlock()
 		if o.failScan[in.Account+"/"+in.Region] {
 			return nil, temporal.NewNonRetryableApplicationError("CollectInventory: InvalidArgument", ErrInvalidSpec, nil)
@@ -224,6 +231,36 @@ func TestCancelledSweepKeepsAPartialReport(t *testing.T) {
 	}
 	if len(o.scans) >= 30 {
 		t.Fatalf("%d scans ran; cancelling should have stopped the sweep", len(o.scans))
+	}
+}
+
+// The global scan needs nothing DescribeAccount finds: it starts with it,
+// and the regional scans once the regions are known.
+func TestGlobalScanRunsWhileTheRegionsAreLookedUp(t *testing.T) {
+	t.Parallel()
+	o := newFakeOrg(1)
+	o.describeTime = 5 * time.Minute
+	env := o.env(t)
+	start := env.Now()
+	env.ExecuteWorkflow(AccountSweepWorkflowName, AccountInput{SweepID: "s1", Account: o.accounts[0], ManagementAccount: "999999999999"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res AccountResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.RegionsDone != 3 || res.RegionsFailed != 0 || res.Counts.GetFindings() != 9 {
+		t.Fatalf("result %+v", &res)
+	}
+	acct := o.accounts[0]
+	if g := o.done[acct+"/"+GlobalRegion].Sub(start); g != o.scanTime {
+		t.Errorf("the global scan ended %v in; want %v, having started with DescribeAccount", g, o.scanTime)
+	}
+	for _, r := range []string{"eu-west-1", "us-east-1"} {
+		if d := o.done[acct+"/"+r].Sub(start); d != o.describeTime+o.scanTime {
+			t.Errorf("the scan of %s ended %v in; want %v, having started after DescribeAccount", r, d, o.describeTime+o.scanTime)
+		}
 	}
 }
 

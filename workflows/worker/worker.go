@@ -32,6 +32,15 @@ const (
 	DefaultReportingAddr  = "127.0.0.1:7404"
 )
 
+// DefaultMaxConcurrentActivities is how many activities a worker runs at
+// once by default. A sweep runs up to max_concurrent_accounts × (regions + 1)
+// scans at once — 900 at the default 50 accounts and 17 regions — and each
+// spends nearly all its time waiting for its account's API budget in the
+// collection service, so a slot costs a goroutine and two gRPC streams.
+// With fewer slots than that, scans queue in Temporal while the accounts
+// they belong to leave their budget unused.
+const DefaultMaxConcurrentActivities = 2000
+
 // Config is the worker's configuration (flags and DPSWEEP_WORKER_* variables).
 type Config struct {
 	TemporalAddr, Namespace string
@@ -40,6 +49,9 @@ type Config struct {
 	// MaxConcurrentActivities bounds the scans one worker runs at once;
 	// MaxConcurrentWorkflowTasks the workflow tasks.
 	MaxConcurrentActivities, MaxConcurrentWorkflowTasks int
+	// ActivityPollers and WorkflowPollers are the long polls the worker
+	// keeps open for activity and workflow tasks.
+	ActivityPollers, WorkflowPollers int
 	// KeyFile holds the payload encryption keys (see package codec); empty
 	// means DPSWEEP_TEMPORAL_KEY, and without either payloads are plain.
 	KeyFile string
@@ -53,7 +65,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{TemporalAddr: DefaultTemporalAddr, Namespace: "default",
 		Collection: platformclient.Config{Addr: DefaultCollectionAddr}, Evaluation: platformclient.Config{Addr: DefaultEvaluationAddr},
-		Reporting: platformclient.Config{Addr: DefaultReportingAddr}, MaxConcurrentActivities: 200, MaxConcurrentWorkflowTasks: 50}
+		Reporting: platformclient.Config{Addr: DefaultReportingAddr}, MaxConcurrentActivities: DefaultMaxConcurrentActivities,
+		MaxConcurrentWorkflowTasks: 50, ActivityPollers: 8, WorkflowPollers: 4}
 }
 
 // RegisterFlags defines the worker's flags.
@@ -66,6 +79,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyFile, "temporal-key-file", c.KeyFile, "file of AES-256 keys that encrypt workflow payloads (id:base64 per line, mode 0600); default $DPSWEEP_TEMPORAL_KEY")
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", c.MaxConcurrentActivities, "scans (activities) this worker runs at once")
 	fs.IntVar(&c.MaxConcurrentWorkflowTasks, "max-concurrent-workflow-tasks", c.MaxConcurrentWorkflowTasks, "workflow tasks this worker runs at once")
+	fs.IntVar(&c.ActivityPollers, "activity-pollers", c.ActivityPollers, "long polls for activity tasks this worker keeps open")
+	fs.IntVar(&c.WorkflowPollers, "workflow-pollers", c.WorkflowPollers, "long polls for workflow tasks this worker keeps open (at least 2)")
 }
 
 func (c *Config) validate() error {
@@ -74,6 +89,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--max-concurrent-activities must be positive, got %d", c.MaxConcurrentActivities)
 	case c.MaxConcurrentWorkflowTasks <= 1:
 		return fmt.Errorf("--max-concurrent-workflow-tasks must be at least 2, got %d", c.MaxConcurrentWorkflowTasks)
+	case c.ActivityPollers <= 0:
+		return fmt.Errorf("--activity-pollers must be positive, got %d", c.ActivityPollers)
+	case c.WorkflowPollers <= 1:
+		return fmt.Errorf("--workflow-pollers must be at least 2, got %d", c.WorkflowPollers)
 	case c.Client == nil && c.TemporalAddr == "":
 		return errors.New("--temporal-address is required")
 	}
@@ -156,6 +175,8 @@ func New(cfg Config, log *slog.Logger) (sdkworker.Worker, func(), error) {
 	w := sdkworker.New(tc, sweep.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize:     cfg.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxConcurrentWorkflowTasks,
+		MaxConcurrentActivityTaskPollers:       cfg.ActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:       cfg.WorkflowPollers,
 	})
 	sweep.Register(w, &sweep.Activities{
 		Collection: collectionv1.NewCollectionServiceClient(coll),

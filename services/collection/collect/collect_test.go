@@ -299,6 +299,26 @@ func TestOrganizationAccounts(t *testing.T) {
 			t.Errorf("account %v", r.GetAttributes().AsMap())
 		}
 	}
+
+	// Without tags: the same accounts and paths, no call per account.
+	f.sim.Server.ResetCounts()
+	sink := &memSink{}
+	if _, err := Run(context.Background(), f.sessions, Request{Target: mgmt, Scope: global, Collectors: []string{"organizations.accounts"}, OmitAccountTags: true}, sink); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.errors) != 0 || len(sink.resources) != 5 {
+		t.Fatalf("without tags: %d accounts, errors %v", len(sink.resources), sink.errors)
+	}
+	for _, r := range sink.resources {
+		if m := r.GetAttributes().AsMap(); m["tags"] != nil || len(m["parent_path"].([]any)) == 0 {
+			t.Errorf("without tags: account %v", m)
+		}
+	}
+	for k, n := range f.sim.Server.Counts() {
+		if k.Operation == "ListTagsForResource" {
+			t.Errorf("without tags: %d ListTagsForResource calls", n)
+		}
+	}
 }
 
 func TestUnknownCollectorAndScope(t *testing.T) {

@@ -20,8 +20,10 @@ func init() {
 
 // collectOrgAccounts walks the organization from its root, so each
 // account's OU path comes from the walk rather than a call per account.
+// Tags do take a call per account; the request can leave them out.
 func collectOrgAccounts(ctx context.Context, e *Env) error {
 	c := e.Clients.Organizations()
+	_, omitTags := e.shared.Load("organizations.omit_tags")
 	org, err := c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
 		return e.fail(ctx, "organizations:DescribeOrganization", "", err)
@@ -40,28 +42,32 @@ func collectOrgAccounts(ctx context.Context, e *Env) error {
 				return e.fail(ctx, "organizations:ListAccountsForParent", "", err)
 			}
 			for _, a := range page.Accounts {
-				tags := map[string]any{}
-				tp := organizations.NewListTagsForResourcePaginator(c, &organizations.ListTagsForResourceInput{ResourceId: a.Id})
-				for tp.HasMorePages() {
-					tpg, err := tp.NextPage(ctx)
-					if err != nil {
-						if ferr := e.fail(ctx, "organizations:ListTagsForResource", aws.ToString(a.Arn), err); ferr != nil {
-							return ferr
-						}
-						break
-					}
-					for _, t := range tpg.Tags {
-						tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-					}
-				}
 				ous := make([]any, len(path))
 				for i, p := range path {
 					ous[i] = p
 				}
-				if err := e.emit("AWS::Organizations::Account", aws.ToString(a.Arn), "global", aws.ToString(a.Name), map[string]any{
+				attrs := map[string]any{
 					"account_id": aws.ToString(a.Id), "status": string(a.Status), "state": string(a.State), "email_domain": emailDomain(aws.ToString(a.Email)),
-					"parent_path": ous, "tags": tags, "organization_id": aws.ToString(org.Organization.Id),
-				}, nil); err != nil {
+					"parent_path": ous, "organization_id": aws.ToString(org.Organization.Id),
+				}
+				if !omitTags {
+					tags := map[string]any{}
+					tp := organizations.NewListTagsForResourcePaginator(c, &organizations.ListTagsForResourceInput{ResourceId: a.Id})
+					for tp.HasMorePages() {
+						tpg, err := tp.NextPage(ctx)
+						if err != nil {
+							if ferr := e.fail(ctx, "organizations:ListTagsForResource", aws.ToString(a.Arn), err); ferr != nil {
+								return ferr
+							}
+							break
+						}
+						for _, t := range tpg.Tags {
+							tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+						}
+					}
+					attrs["tags"] = tags
+				}
+				if err := e.emit("AWS::Organizations::Account", aws.ToString(a.Arn), "global", aws.ToString(a.Name), attrs, nil); err != nil {
 					return err
 				}
 			}

@@ -21,6 +21,9 @@ type Request struct {
 	LookupWindow time.Duration
 	// Parallel collectors at once; 4 when zero.
 	Parallel int
+	// OmitAccountTags leaves each account's tags out of
+	// organizations.accounts (one ListTagsForResource call per account).
+	OmitAccountTags bool
 }
 
 // Home is the region global services are read through.
@@ -87,6 +90,9 @@ func Run(ctx context.Context, s *Sessions, req Request, sink Sink) (*Stats, erro
 	shared := &sync.Map{}
 	if req.LookupWindow > 0 {
 		shared.Store("cloudtrail.window", req.LookupWindow)
+	}
+	if req.OmitAccountTags {
+		shared.Store("organizations.omit_tags", true)
 	}
 	par := req.Parallel
 	if par <= 0 {

@@ -89,15 +89,23 @@ type accountLimit struct {
 	sem chan struct{}
 }
 
+// maxIdleConns bounds the idle connections kept, per endpoint and in all.
+const maxIdleConns = 1024
+
 // NewSessions prepares sessions.
 func NewSessions(o Options) *Sessions {
 	o.defaults()
+	// A sweep keeps up to MaxConcurrent calls in flight for each of
+	// hundreds of accounts, many to the same endpoint (one per service and
+	// region): idle connections are kept for as many, or every call past
+	// the idle limit would open and close a connection (and, on AWS, a TLS
+	// session) of its own.
 	t := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 32,
+		MaxIdleConns:        maxIdleConns,
+		MaxIdleConnsPerHost: maxIdleConns,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}

@@ -153,8 +153,13 @@ type CollectInventoryRequest struct {
 	// How far back CloudTrail LookupEvents looks for Service Catalog and SAR
 	// callers' TLS versions; unset means 24 hours, at most 90 days.
 	LookupEventsWindow *durationpb.Duration `protobuf:"bytes,6,opt,name=lookup_events_window,json=lookupEventsWindow,proto3" json:"lookup_events_window,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Leave out each account's tags in the organizations.accounts collector:
+	// they cost one organizations:ListTagsForResource call per account, at the
+	// management account's API budget, where the OU paths come from walking the
+	// tree (a few calls per OU). The resources then carry no tags attribute.
+	OmitAccountTags bool `protobuf:"varint,7,opt,name=omit_account_tags,json=omitAccountTags,proto3" json:"omit_account_tags,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CollectInventoryRequest) Reset() {
@@ -227,6 +232,13 @@ func (x *CollectInventoryRequest) GetLookupEventsWindow() *durationpb.Duration {
 		return x.LookupEventsWindow
 	}
 	return nil
+}
+
+func (x *CollectInventoryRequest) GetOmitAccountTags() bool {
+	if x != nil {
+		return x.OmitAccountTags
+	}
+	return false
 }
 
 // CollectInventoryResponse is one chunk of an inventory.
@@ -420,7 +432,7 @@ const file_dpsweep_collection_v1_collection_service_proto_rawDesc = "" +
 	"\n" +
 	"caller_arn\x18\x02 \x01(\tR\tcallerArn\x127\n" +
 	"\aregions\x18\x03 \x03(\v2\x1d.dpsweep.collection.v1.RegionR\aregions\x12\x1c\n" +
-	"\tpartition\x18\x04 \x01(\tR\tpartition\"\xb3\x04\n" +
+	"\tpartition\x18\x04 \x01(\tR\tpartition\"\xdf\x04\n" +
 	"\x17CollectInventoryRequest\x12=\n" +
 	"\x06target\x18\x01 \x01(\v2\x1d.dpsweep.collection.v1.TargetB\x06\xbaH\x03\xc8\x01\x01R\x06target\x12>\n" +
 	"\x05scope\x18\x02 \x01(\x0e2\x1c.dpsweep.collection.v1.ScopeB\n" +
@@ -432,7 +444,8 @@ const file_dpsweep_collection_v1_collection_service_proto_rawDesc = "" +
 	"\n" +
 	"chunk_size\x18\x05 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x88'(\x00R\tchunkSize\x12\\\n" +
-	"\x14lookup_events_window\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xce\xda\x032\x00R\x12lookupEventsWindow:\x80\x01\xbaH}\x1a{\n" +
+	"\x14lookup_events_window\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xce\xda\x032\x00R\x12lookupEventsWindow\x12*\n" +
+	"\x11omit_account_tags\x18\a \x01(\bR\x0fomitAccountTags:\x80\x01\xbaH}\x1a{\n" +
 	"\"region_required_for_regional_scope\x12/region is required when scope is SCOPE_REGIONAL\x1a$this.scope != 2 || this.region != ''\"\xdd\x01\n" +
 	"\x18CollectInventoryResponse\x12=\n" +
 	"\tresources\x18\x01 \x03(\v2\x1f.dpsweep.collection.v1.ResourceR\tresources\x12>\n" +

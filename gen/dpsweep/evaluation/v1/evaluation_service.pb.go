@@ -37,9 +37,12 @@ type EvaluationContext struct {
 	Suppressions []*Suppression `protobuf:"bytes,5,rep,name=suppressions,proto3" json:"suppressions,omitempty"`
 	// The sweep asked for FIPS endpoints.
 	FipsRequired bool `protobuf:"varint,6,opt,name=fips_required,json=fipsRequired,proto3" json:"fips_required,omitempty"`
-	// IDs of the organization's accounts. Sharing controls need them to tell a
-	// share inside the organization from one outside it; without them such a
-	// share is NOT_ASSESSED (MISSING_DATA).
+	// IDs of the organization's accounts: 12 digits each, no repeats. Sharing
+	// controls need them to tell a share inside the organization from one
+	// outside it; without them such a share is NOT_ASSESSED (MISSING_DATA).
+	// The service checks each ID itself (INVALID_ARGUMENT naming it): the list
+	// comes with every scan of a sweep, and protovalidate's per-item rules
+	// would cost a CEL evaluation per account of the organization per scan.
 	OrganizationAccountIds []string `protobuf:"bytes,7,rep,name=organization_account_ids,json=organizationAccountIds,proto3" json:"organization_account_ids,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
@@ -671,7 +674,7 @@ var File_dpsweep_evaluation_v1_evaluation_service_proto protoreflect.FileDescrip
 
 const file_dpsweep_evaluation_v1_evaluation_service_proto_rawDesc = "" +
 	"\n" +
-	".dpsweep/evaluation/v1/evaluation_service.proto\x12\x15dpsweep.evaluation.v1\x1a\x1bbuf/validate/validate.proto\x1a.dpsweep/collection/v1/collection_service.proto\x1a&dpsweep/evaluation/v1/evaluation.proto\"\xfb\x03\n" +
+	".dpsweep/evaluation/v1/evaluation_service.proto\x12\x15dpsweep.evaluation.v1\x1a\x1bbuf/validate/validate.proto\x1a.dpsweep/collection/v1/collection_service.proto\x1a&dpsweep/evaluation/v1/evaluation.proto\"\xe8\x03\n" +
 	"\x11EvaluationContext\x12D\n" +
 	"\bsweep_id\x18\x01 \x01(\tB)\xbaH&r$2\"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$R\asweepId\x121\n" +
 	"\n" +
@@ -680,8 +683,9 @@ const file_dpsweep_evaluation_v1_evaluation_service_proto_rawDesc = "" +
 	"\vcontrol_ids\x18\x04 \x03(\tB2\xbaH/\x92\x01,\x10\xe8\a\x18\x01\"%r#2!^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$R\n" +
 	"controlIds\x12Q\n" +
 	"\fsuppressions\x18\x05 \x03(\v2\".dpsweep.evaluation.v1.SuppressionB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\fsuppressions\x12#\n" +
-	"\rfips_required\x18\x06 \x01(\bR\ffipsRequired\x12W\n" +
-	"\x18organization_account_ids\x18\a \x03(\tB\x1d\xbaH\x1a\x92\x01\x17\x10\xa0\x8d\x06\x18\x01\"\x0fr\r2\v^[0-9]{12}$R\x16organizationAccountIds\"\xba\x01\n" +
+	"\rfips_required\x18\x06 \x01(\bR\ffipsRequired\x12D\n" +
+	"\x18organization_account_ids\x18\a \x03(\tB\n" +
+	"\xbaH\a\x92\x01\x04\x10\xa0\x8d\x06R\x16organizationAccountIds\"\xba\x01\n" +
 	"\x0fEvaluateRequest\x12D\n" +
 	"\acontext\x18\x01 \x01(\v2(.dpsweep.evaluation.v1.EvaluationContextH\x00R\acontext\x12O\n" +
 	"\tinventory\x18\x02 \x01(\v2/.dpsweep.collection.v1.CollectInventoryResponseH\x00R\tinventoryB\x10\n" +
