@@ -15,7 +15,9 @@ import (
 
 // TestReplayRecordedHistories replays histories that real sweeps wrote
 // (testdata/histories, recorded by tests/sweep_test.go with
-// DPSWEEP_UPDATE_HISTORIES=1) against the workflows as they are now: a
+// DPSWEEP_UPDATE_HISTORIES=1; files named *-v0.json are kept from before a
+// workflow.GetVersion change, to replay its old branch) against the workflows
+// as they are now: a
 // change that would make running sweeps fail on their next workflow task
 // (a nondeterminism error) fails here. Record new histories when a change
 // is meant to be incompatible, and version the workflow (workflow.GetVersion)
