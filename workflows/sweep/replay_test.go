@@ -17,9 +17,8 @@ import (
 // (testdata/histories, recorded by tests/sweep_test.go with
 // DPSWEEP_UPDATE_HISTORIES=1; files named *-v0.json are kept from before a
 // workflow.GetVersion change, to replay its old branch) against the workflows
-// as they are now: a
-// change that would make running sweeps fail on their next workflow task
-// (a nondeterminism error) fails here. Record new histories when a change
+// as they are now: a change that would make running sweeps fail on their
+// next workflow task (a nondeterminism error) fails here. Record new histories when a change
 // is meant to be incompatible, and version the workflow (workflow.GetVersion)
 // when sweeps may be running across the change.
 func TestReplayRecordedHistories(t *testing.T) {
