@@ -21,7 +21,10 @@ PROTOC_GEN_GO := $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)/protoc-gen-go
 PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc
 PROTOVALIDATE_STAMP := $(CACHE)/proto/protovalidate/.version-$(PROTOVALIDATE_PROTO_VERSION)
 TEMPORAL := $(TOOLS)/temporal-$(TEMPORAL_VERSION)/temporal
-export PATH := $(dir $(PROTOC_GEN_GO)):$(dir $(PROTOC_GEN_GO_GRPC)):$(PATH)
+# The API reference's generator lives in the repository (tools/), built from source.
+PROTOC_GEN_DOC := $(TOOLS)/protoc-gen-dpsweep-doc/protoc-gen-dpsweep-doc
+PROTOC_GEN_DOC_SRC := $(wildcard tools/protoc-gen-dpsweep-doc/*.go) tools/protoc-gen-dpsweep-doc/go.mod tools/protoc-gen-dpsweep-doc/go.sum
+export PATH := $(dir $(PROTOC_GEN_GO)):$(dir $(PROTOC_GEN_GO_GRPC)):$(dir $(PROTOC_GEN_DOC)):$(PATH)
 
 # Every module of the workspace, for vet and tidy checks.
 MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
@@ -31,7 +34,7 @@ help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC) $(PROTOVALIDATE_STAMP) ## Install the pinned code-generation tools.
+tools: $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC) $(PROTOC_GEN_DOC) $(PROTOVALIDATE_STAMP) ## Install the pinned code-generation tools.
 
 $(BUF):
 	GOWORK=off GOBIN=$(dir $@) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -39,6 +42,8 @@ $(PROTOC_GEN_GO):
 	GOWORK=off GOBIN=$(dir $@) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 $(PROTOC_GEN_GO_GRPC):
 	GOWORK=off GOBIN=$(dir $@) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+$(PROTOC_GEN_DOC): $(PROTOC_GEN_DOC_SRC)
+	cd tools/protoc-gen-dpsweep-doc && GOWORK=off go build -o $@ .
 $(PROTOVALIDATE_STAMP):
 	scripts/fetch-protovalidate.sh $(PROTOVALIDATE_PROTO_VERSION) $(CACHE)/proto/protovalidate
 	touch $@
@@ -50,12 +55,14 @@ $(TEMPORAL):
 	scripts/install-temporal.sh $(TEMPORAL_VERSION) $(@D) >/dev/null
 
 .PHONY: generate
-generate: tools ## Regenerate gen/ from proto/.
+generate: tools ## Regenerate gen/ and the API reference in docs/api/ from proto/.
 	find gen -name '*.pb.go' -delete
 	$(BUF) generate
+	rm -f docs/api/*.md
+	$(BUF) generate --template buf.gen.docs.yaml
 
 .PHONY: check-generate
-check-generate: tools ## Fail when regenerating gen/ would change it.
+check-generate: tools ## Fail when regenerating gen/ or docs/api/ would change them.
 	scripts/check-generate.sh $(BUF)
 
 .PHONY: lint
