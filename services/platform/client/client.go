@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dpsweep/dpsweep/services/platform/server"
+	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
 )
 
@@ -37,7 +38,9 @@ func (c Config) TLSEnabled() bool {
 	return c.TLS.CAFile != "" || c.TLS.CertFile != "" || c.TLS.KeyFile != "" || c.TLS.ServerName != ""
 }
 
-// Dial opens a client connection (lazily: the first RPC connects).
+// Dial opens a client connection (lazily: the first RPC connects). Its RPCs
+// carry the caller's trace to the server and are timed in
+// dpsweep_rpc_client_handling_seconds (see package telemetry).
 func (c Config) Dial(opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if c.Addr == "" {
 		return nil, fmt.Errorf("client: an address is required")
@@ -50,8 +53,9 @@ func (c Config) Dial(opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		}
 		creds = credentials.NewTLS(tc)
 	}
-	base := []grpc.DialOption{grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(server.DefaultMaxSendMsgBytes), grpc.MaxCallSendMsgSize(server.DefaultMaxRecvMsgBytes))}
+	base := append([]grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(server.DefaultMaxSendMsgBytes), grpc.MaxCallSendMsgSize(server.DefaultMaxRecvMsgBytes))},
+		telemetry.DialOptions()...)
 	conn, err := grpc.NewClient(c.Addr, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("client %s: %w", c.Addr, err)

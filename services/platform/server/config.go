@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
 )
 
@@ -31,6 +32,9 @@ type Config struct {
 	MaxRecvMsgBytes, MaxSendMsgBytes int
 	// ShutdownTimeout bounds the graceful stop; remaining RPCs are cut after it.
 	ShutdownTimeout time.Duration
+	// Telemetry is the metrics endpoint and trace exporter that Run starts
+	// for the process (Serve and ServeListener leave them to the caller).
+	Telemetry telemetry.Config
 }
 
 // RegisterFlags defines the shared flags on fs with defaults.
@@ -44,6 +48,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, defaultAddr string) {
 	fs.IntVar(&c.MaxRecvMsgBytes, "max-recv-bytes", DefaultMaxRecvMsgBytes, "largest gRPC message accepted, in bytes")
 	fs.IntVar(&c.MaxSendMsgBytes, "max-send-bytes", DefaultMaxSendMsgBytes, "largest gRPC message sent, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop waits for RPCs in flight")
+	c.Telemetry.RegisterFlags(fs)
 }
 
 // Validate reports the first setting that cannot work, naming its flag.

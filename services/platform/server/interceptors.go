@@ -10,20 +10,23 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 )
 
 // Interceptors returns the unary and stream chains every service runs, outermost
-// first: logging, validation, panic recovery.
+// first: metrics, logging, validation, panic recovery.
 func Interceptors(log *slog.Logger, v protovalidate.Validator) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor) {
 	return []grpc.UnaryServerInterceptor{
-			unaryLogging(log), unaryValidation(v), unaryRecovery(log),
+			telemetry.UnaryServerMetrics(), unaryLogging(log), unaryValidation(v), unaryRecovery(log),
 		}, []grpc.StreamServerInterceptor{
-			streamLogging(log), streamValidation(v), streamRecovery(log),
+			telemetry.StreamServerMetrics(), streamLogging(log), streamValidation(v), streamRecovery(log),
 		}
 }
 
@@ -138,8 +141,10 @@ func recoverTo(log *slog.Logger, method string, err *error) {
 func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
+		ids := telemetry.MessageIDs(req)
+		ids.Annotate(ctx)
 		resp, err := handler(ctx, req)
-		logRPC(ctx, log, info.FullMethod, start, err)
+		logRPC(ctx, log, info.FullMethod, ids, start, err)
 		return resp, err
 	}
 }
@@ -147,16 +152,35 @@ func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
-		err := handler(srv, ss)
-		logRPC(ss.Context(), log, info.FullMethod, start, err)
+		is := &idStream{ServerStream: ss}
+		err := handler(srv, is)
+		logRPC(ss.Context(), log, info.FullMethod, is.ids, start, err)
 		return err
 	}
 }
 
-// logRPC records one finished RPC: method, code and duration. Successful
+// idStream takes a stream's IDs from its first request message that has
+// any (an inventory's target, an evaluation's context) and sets them on
+// the RPC's span.
+type idStream struct {
+	grpc.ServerStream
+	ids telemetry.IDs
+}
+
+func (s *idStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil && s.ids.Empty() {
+		s.ids = telemetry.MessageIDs(m)
+		s.ids.Annotate(s.Context())
+	}
+	return err
+}
+
+// logRPC records one finished RPC: method, code, duration, and the sweep,
+// account and region the request names (never its payload). Successful
 // calls log at debug (a log pipeline may send thousands a second), caller
 // mistakes at info, server faults at error.
-func logRPC(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
+func logRPC(ctx context.Context, log *slog.Logger, method string, ids telemetry.IDs, start time.Time, err error) {
 	code := status.Code(err)
 	level := slog.LevelDebug
 	switch code {
@@ -169,9 +193,13 @@ func logRPC(ctx context.Context, log *slog.Logger, method string, start time.Tim
 	if !log.Enabled(ctx, level) {
 		return
 	}
-	log.LogAttrs(ctx, level, "rpc",
+	attrs := append([]slog.Attr{
 		slog.String("method", method),
 		slog.String("code", code.String()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-	)
+	}, ids.Attrs()...)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	log.LogAttrs(ctx, level, "rpc", attrs...)
 }

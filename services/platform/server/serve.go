@@ -23,6 +23,7 @@ import (
 
 	"github.com/dpsweep/dpsweep/services/platform/flagenv"
 	"github.com/dpsweep/dpsweep/services/platform/logging"
+	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
 )
 
@@ -85,6 +86,17 @@ func Run(ctx context.Context, svc Service, args []string, getenv func(string) st
 		return err
 	}
 	log = log.With("service", svc.Name)
+	tel, err := telemetry.Start(ctx, cfg.Telemetry, svc.Name, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
 	return Serve(ctx, cfg, log, svc.Register)
 }
 
@@ -128,6 +140,7 @@ func ServeListener(ctx context.Context, lis net.Listener, cfg Config, log *slog.
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.ForceServerCodecV2(newUTF8Codec()),
 	}
+	opts = append(opts, telemetry.ServerOptions()...)
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
