@@ -20,9 +20,15 @@ const (
 	// pending children per workflow.
 	MaxConcurrentAccounts = 1000
 	// DefaultAccountsPerRun is how many accounts one run of SweepWorkflow
-	// completes before it continues as new, keeping each history far below
-	// Temporal's 10,240-event warning.
-	DefaultAccountsPerRun = 500
+	// completes before it continues as new: about 5 events each, so a run's
+	// history stays near 5,100 events, half Temporal's 10,240-event warning
+	// (bench/sweep measures it). A run drains its window before it
+	// continues, so fewer, longer runs leave fewer idle gaps in a sweep.
+	DefaultAccountsPerRun = 1000
+	// legacyAccountsPerRun is the default of sweeps started before
+	// DefaultAccountsPerRun was raised (workflow.GetVersion change
+	// accountsPerRun1000).
+	legacyAccountsPerRun = 500
 	// GlobalRegion names the scan of an account's global services.
 	GlobalRegion = "global"
 )

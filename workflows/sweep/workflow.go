@@ -59,6 +59,10 @@ func maxConcurrent(spec *sweepv1.SweepSpec) int {
 	return n
 }
 
+// accountsPerRun1000 is the workflow.GetVersion change ID under which a
+// run's default share of accounts became DefaultAccountsPerRun (from 500).
+const accountsPerRun1000 = "accounts-per-run-1000"
+
 // SweepWorkflow sweeps an organization: it discovers the accounts the spec
 // selects, runs one AccountSweep child per account with at most
 // max_concurrent_accounts running, and finalizes the sweep in the findings
@@ -108,7 +112,10 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (*SweepResult, error) {
 
 	perRun := in.AccountsPerRun
 	if perRun <= 0 {
-		perRun = DefaultAccountsPerRun
+		perRun = legacyAccountsPerRun
+		if workflow.GetVersion(ctx, accountsPerRun1000, workflow.DefaultVersion, 1) == 1 {
+			perRun = DefaultAccountsPerRun
+		}
 	}
 	window := maxConcurrent(in.Spec)
 	remaining := carry.Remaining
