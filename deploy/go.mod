@@ -1,0 +1,3 @@
+module github.com/dpsweep/dpsweep/deploy
+
+go 1.26.0
