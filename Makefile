@@ -54,6 +54,15 @@ temporal: $(TEMPORAL) ## Install the pinned Temporal CLI (the first build takes 
 $(TEMPORAL):
 	scripts/install-temporal.sh $(TEMPORAL_VERSION) $(@D) >/dev/null
 
+# The example clients' npm packages (examples/node), as its package-lock.json pins them.
+NODE_CLIENT_STAMP := examples/node/node_modules/.package-lock.json
+
+.PHONY: clients
+clients: $(NODE_CLIENT_STAMP) ## Install the example clients' npm packages (npm ci in examples/node).
+
+$(NODE_CLIENT_STAMP): examples/node/package-lock.json
+	scripts/install-clients.sh
+
 .PHONY: generate
 generate: tools ## Regenerate gen/ and the API reference in docs/api/ from proto/.
 	find gen -name '*.pb.go' -delete
@@ -74,7 +83,7 @@ lint: tools ## buf lint and breaking, gofmt, go vet.
 	go vet $(addsuffix /...,$(MODULES))
 
 .PHONY: test
-test: check-generate lint temporal ## Everything CI runs: generated-code drift, lint, and every module's tests.
+test: check-generate lint temporal clients ## Everything CI runs: generated-code drift, lint, and every module's tests.
 	DPSWEEP_TEMPORAL_REQUIRED=1 go test -race -count=1 -timeout 20m $(addsuffix /...,$(MODULES))
 
 .PHONY: test-short
