@@ -52,6 +52,9 @@ type stack struct {
 	reports   reportingv1.ReportingServiceClient
 	logs      *syncBuffer
 	reportDir string
+	// addrs are the services' listen addresses by area ("redaction", ...),
+	// for clients in other languages.
+	addrs map[string]string
 }
 
 func startStack(t *testing.T, o world.GenOptions) *stack {
@@ -126,7 +129,8 @@ func startStackWithKey(t *testing.T, o world.GenOptions, keyring string) *stack 
 	scfg.Client, scfg.ManagementAccount, scfg.Converters = tc, sim.World.ManagementAccount, conv
 	sweepConn := serveOn(t, logs, scfg.Register)
 	return &stack{sim: sim, temporal: tc, sweeps: sweepv1.NewSweepServiceClient(sweepConn), reports: reportingv1.NewReportingServiceClient(repConn),
-		logs: logs, reportDir: pcfg.ReportDir}
+		logs: logs, reportDir: pcfg.ReportDir, addrs: map[string]string{"collection": collConn.Target(), "evaluation": evalConn.Target(),
+			"redaction": redConn.Target(), "reporting": repConn.Target(), "sweep": sweepConn.Target()}}
 }
 
 // wait polls GetSweep until the sweep has ended, or until stop says so.
