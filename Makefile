@@ -13,6 +13,11 @@ PROTOVALIDATE_PROTO_VERSION := v1.2.2
 # The Temporal CLI, whose `temporal server start-dev` is the Temporal server of the
 # demo, the dev stack and the end-to-end tests (workflows/devserver runs it).
 TEMPORAL_VERSION := v1.5.1
+# What the deploy/ tests validate the Kubernetes manifests with (scripts/install-deploy-tools.sh;
+# the schemas are generated from the OpenAPI document of k8s.io/kubernetes at K8S_SCHEMA_VERSION).
+KUBECONFORM_VERSION := v0.7.0
+KUSTOMIZE_VERSION := v5.8.1
+K8S_SCHEMA_VERSION := v1.35.4
 
 CACHE := $(CURDIR)/.cache
 TOOLS := $(CACHE)/tools
@@ -21,6 +26,9 @@ PROTOC_GEN_GO := $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)/protoc-gen-go
 PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc
 PROTOVALIDATE_STAMP := $(CACHE)/proto/protovalidate/.version-$(PROTOVALIDATE_PROTO_VERSION)
 TEMPORAL := $(TOOLS)/temporal-$(TEMPORAL_VERSION)/temporal
+KUBECONFORM := $(TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
+KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+K8S_SCHEMAS := $(TOOLS)/k8s-schemas-$(K8S_SCHEMA_VERSION)/.complete
 # The API reference's generator lives in the repository (tools/), built from source.
 PROTOC_GEN_DOC := $(TOOLS)/protoc-gen-dpsweep-doc/protoc-gen-dpsweep-doc
 PROTOC_GEN_DOC_SRC := $(wildcard tools/protoc-gen-dpsweep-doc/*.go) tools/protoc-gen-dpsweep-doc/go.mod tools/protoc-gen-dpsweep-doc/go.sum
@@ -63,6 +71,12 @@ clients: $(NODE_CLIENT_STAMP) ## Install the example clients' npm packages (npm 
 $(NODE_CLIENT_STAMP): examples/node/package-lock.json
 	scripts/install-clients.sh
 
+.PHONY: deploy-tools
+deploy-tools: $(KUBECONFORM) $(KUSTOMIZE) $(K8S_SCHEMAS) ## Install kubeconform, kustomize and the Kubernetes schemas the deploy/ tests use.
+
+$(KUBECONFORM) $(KUSTOMIZE) $(K8S_SCHEMAS) &:
+	scripts/install-deploy-tools.sh $(KUBECONFORM_VERSION) $(KUSTOMIZE_VERSION) $(K8S_SCHEMA_VERSION) $(TOOLS)
+
 .PHONY: generate
 generate: tools ## Regenerate gen/ and the API reference in docs/api/ from proto/.
 	find gen -name '*.pb.go' -delete
@@ -83,7 +97,7 @@ lint: tools ## buf lint and breaking, gofmt, go vet.
 	go vet $(addsuffix /...,$(MODULES))
 
 .PHONY: test
-test: check-generate lint temporal clients ## Everything CI runs: generated-code drift, lint, and every module's tests.
+test: check-generate lint temporal clients deploy-tools ## Everything CI runs: generated-code drift, lint, and every module's tests.
 	DPSWEEP_TEMPORAL_REQUIRED=1 go test -race -count=1 -timeout 20m $(addsuffix /...,$(MODULES))
 
 .PHONY: test-short
