@@ -105,7 +105,12 @@ func (c *Config) Register(ctx context.Context, s *grpc.Server, log *slog.Logger)
 	return nil, nil
 }
 
-func target(t *collectionv1.Target) collect.Target {
+// target converts the request's target, setting the account's API budget
+// when the request carries one.
+func (s *Service) target(t *collectionv1.Target) collect.Target {
+	if r := t.GetRequestsPerSecond(); r > 0 {
+		s.sessions.SetRate(t.GetAccountId(), r)
+	}
 	return collect.Target{Account: t.GetAccountId(), RoleName: t.GetRoleName(), ExternalID: t.GetExternalId(), SessionName: t.GetSessionName(), FIPS: t.GetUseFipsEndpoint()}
 }
 
@@ -128,7 +133,7 @@ func awsStatus(op string, err error) error {
 
 // DescribeTarget returns who dpsweep is in the account and its regions.
 func (s *Service) DescribeTarget(ctx context.Context, req *collectionv1.DescribeTargetRequest) (*collectionv1.DescribeTargetResponse, error) {
-	d, err := collect.Describe(ctx, s.sessions, target(req.GetTarget()))
+	d, err := collect.Describe(ctx, s.sessions, s.target(req.GetTarget()))
 	if err != nil {
 		return nil, awsStatus("describe target", err)
 	}
@@ -185,7 +190,7 @@ func (s *Service) CollectInventory(req *collectionv1.CollectInventoryRequest, st
 	}
 	started := time.Now()
 	sink := &streamSink{stream: stream, chunk: chunk, cur: &collectionv1.CollectInventoryResponse{}}
-	r := collect.Request{Target: target(req.GetTarget()), Region: req.GetRegion(), Scope: req.GetScope(), Collectors: req.GetCollectors(),
+	r := collect.Request{Target: s.target(req.GetTarget()), Region: req.GetRegion(), Scope: req.GetScope(), Collectors: req.GetCollectors(),
 		OmitAccountTags: req.GetOmitAccountTags()}
 	if w := req.GetLookupEventsWindow(); w != nil {
 		r.LookupWindow = w.AsDuration()

@@ -124,6 +124,8 @@ func TestCollectInventoryRefusesBadRequests(t *testing.T) {
 		"regional without region":  {&collectionv1.CollectInventoryRequest{Target: tgt, Scope: collectionv1.Scope_SCOPE_REGIONAL}, "region is required"},
 		"no scope":                 {&collectionv1.CollectInventoryRequest{Target: tgt}, "scope"},
 		"bad account":              {&collectionv1.CollectInventoryRequest{Target: &collectionv1.Target{AccountId: "12"}, Scope: collectionv1.Scope_SCOPE_GLOBAL}, "target.account_id"},
+		"rate over 1000": {&collectionv1.CollectInventoryRequest{Target: &collectionv1.Target{AccountId: tgt.AccountId, RequestsPerSecond: 1001},
+			Scope: collectionv1.Scope_SCOPE_GLOBAL}, "target.requests_per_second"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -136,6 +138,42 @@ func TestCollectInventoryRefusesBadRequests(t *testing.T) {
 				t.Fatalf("error = %v; want InvalidArgument naming %s", err, tc.field)
 			}
 		})
+	}
+}
+
+// A target's requests_per_second paces every call to its account: the
+// server allows 1,000 a second, the request 4, so N calls take at least
+// (N − 4) ÷ 4 seconds (the bucket starts with a second's worth).
+func TestTargetRequestsPerSecondPacesTheAccount(t *testing.T) {
+	t.Parallel()
+	c, sim := serve(t)
+	member := sim.World.Accounts[2].ID
+	const rps = 4
+	started := time.Now()
+	stream, err := c.CollectInventory(context.Background(), &collectionv1.CollectInventoryRequest{
+		Target: &collectionv1.Target{AccountId: member, RoleName: "dpsweep-readonly", RequestsPerSecond: rps}, Scope: collectionv1.Scope_SCOPE_GLOBAL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := stream.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(started)
+	var calls int64
+	for k, n := range sim.Server.Counts() {
+		if k.Account == member && k.Service != "sts" {
+			calls += n
+		}
+	}
+	if calls < 3*rps {
+		t.Fatalf("only %d calls to %s; the check needs more", calls, member)
+	}
+	if floor := time.Duration(float64(calls-rps) / rps * float64(time.Second)); elapsed < floor-100*time.Millisecond {
+		t.Fatalf("%d calls in %v; at %d requests/s they take at least %v", calls, elapsed, rps, floor)
 	}
 }
 

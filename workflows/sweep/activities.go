@@ -83,7 +83,8 @@ func (a *Activities) target(sweepID, account, mgmt string, spec *sweepv1.SweepSp
 		role = ""
 	}
 	return &collectionv1.Target{AccountId: account, RoleName: role, ExternalId: spec.GetExternalId(),
-		SessionName: "dpsweep-" + sessionSafe(sweepID), UseFipsEndpoint: spec.GetUseFipsEndpoints()}
+		SessionName: "dpsweep-" + sessionSafe(sweepID), UseFipsEndpoint: spec.GetUseFipsEndpoints(),
+		RequestsPerSecond: spec.GetApiRequestsPerSecond()}
 }
 
 // sessionSafe keeps a role session name within sts:AssumeRole's 64 characters.

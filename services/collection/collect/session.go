@@ -143,6 +143,26 @@ func (s *Sessions) limit(account string) *accountLimit {
 	return l
 }
 
+// SetRate sets an account's API budget in requests per second (retries
+// included), with a burst of one second's worth; calls already waiting
+// are paced at the new rate from now on.
+func (s *Sessions) SetRate(account string, rps float64) {
+	if rps <= 0 {
+		return
+	}
+	l := s.limit(account)
+	if l.lim.Limit() == rate.Limit(rps) {
+		return
+	}
+	l.lim.SetLimit(rate.Limit(rps))
+	l.lim.SetBurst(max(1, int(rps)))
+}
+
+// Rate is an account's API budget in requests per second.
+func (s *Sessions) Rate(account string) float64 {
+	return float64(s.limit(account).lim.Limit())
+}
+
 // eventsLimiter paces CloudTrail LookupEvents, which AWS allows twice a
 // second per account and region.
 func (s *Sessions) eventsLimiter(account, region string) *rate.Limiter {
@@ -207,6 +227,7 @@ func (s *Sessions) baseConfig(region string, fips bool) aws.Config {
 	cfg := s.opts.Base.Copy()
 	cfg.Region = region
 	cfg.HTTPClient = &http.Client{Transport: s.transport, Timeout: s.opts.CallTimeout}
+	cfg.APIOptions = append(cfg.APIOptions[:len(cfg.APIOptions):len(cfg.APIOptions)], countCalls)
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {

@@ -300,8 +300,13 @@ type Target struct {
 	SessionName string `protobuf:"bytes,4,opt,name=session_name,json=sessionName,proto3" json:"session_name,omitempty"`
 	// Use FIPS 140-2 validated endpoints for every call made for this target.
 	UseFipsEndpoint bool `protobuf:"varint,5,opt,name=use_fips_endpoint,json=useFipsEndpoint,proto3" json:"use_fips_endpoint,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The account's API budget in requests per second, retries included,
+	// shared by every call the server makes to the account at once; 0 keeps
+	// the server's --requests-per-second. The latest request sets it, so the
+	// scans of one sweep share the sweep's budget.
+	RequestsPerSecond float64 `protobuf:"fixed64,6,opt,name=requests_per_second,json=requestsPerSecond,proto3" json:"requests_per_second,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Target) Reset() {
@@ -367,6 +372,13 @@ func (x *Target) GetUseFipsEndpoint() bool {
 		return x.UseFipsEndpoint
 	}
 	return false
+}
+
+func (x *Target) GetRequestsPerSecond() float64 {
+	if x != nil {
+		return x.RequestsPerSecond
+	}
+	return 0
 }
 
 // Region is one AWS region and whether the account can use it.
@@ -916,7 +928,7 @@ var File_dpsweep_collection_v1_collection_proto protoreflect.FileDescriptor
 
 const file_dpsweep_collection_v1_collection_proto_rawDesc = "" +
 	"\n" +
-	"&dpsweep/collection/v1/collection.proto\x12\x15dpsweep.collection.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x02\n" +
+	"&dpsweep/collection/v1/collection.proto\x12\x15dpsweep.collection.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x02\n" +
 	"\x06Target\x121\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tB\x12\xbaH\x0fr\r2\v^[0-9]{12}$R\taccountId\x123\n" +
@@ -924,7 +936,8 @@ const file_dpsweep_collection_v1_collection_proto_rawDesc = "" +
 	"\vexternal_id\x18\x03 \x01(\tB\x19\xbaH\x16r\x14\x18\xc8\t2\x0f^[\\w+=,.@:/-]*$R\n" +
 	"externalId\x129\n" +
 	"\fsession_name\x18\x04 \x01(\tB\x16\xbaH\x13r\x11\x18@2\r^[\\w+=,.@-]*$R\vsessionName\x12*\n" +
-	"\x11use_fips_endpoint\x18\x05 \x01(\bR\x0fuseFipsEndpoint\"Y\n" +
+	"\x11use_fips_endpoint\x18\x05 \x01(\bR\x0fuseFipsEndpoint\x12G\n" +
+	"\x13requests_per_second\x18\x06 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00@\x8f@)\x00\x00\x00\x00\x00\x00\x00\x00R\x11requestsPerSecond\"Y\n" +
 	"\x06Region\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12;\n" +
 	"\x06status\x18\x02 \x01(\x0e2#.dpsweep.collection.v1.RegionStatusR\x06status\"o\n" +
