@@ -149,6 +149,7 @@ func (s *Service) redact(text string, p *engine.Policy) (*redactionv1.RedactResp
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "redact: %v", err)
 	}
+	countScan(text, fs)
 	resp := &redactionv1.RedactResponse{RedactedText: out, Findings: make([]*redactionv1.Finding, len(fs))}
 	for i, f := range fs {
 		resp.Findings[i] = toFinding(f)
@@ -227,6 +228,7 @@ func (s *Service) Detect(_ context.Context, req *redactionv1.DetectRequest) (*re
 		return nil, err
 	}
 	fs := s.redactor.Detect(req.GetText(), p)
+	countScan(req.GetText(), fs)
 	resp := &redactionv1.DetectResponse{Findings: make([]*redactionv1.Finding, len(fs))}
 	for i, f := range fs {
 		resp.Findings[i] = toFinding(f)

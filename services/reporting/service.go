@@ -159,6 +159,7 @@ func (s *Service) RecordFindings(ctx context.Context, req *reportingv1.RecordFin
 	if err != nil {
 		return nil, s.storeError("record findings", err)
 	}
+	countRecorded(req.GetFindings(), dups)
 	s.log.InfoContext(ctx, "findings recorded", "sweep_id", id, "inserted", inserted, "duplicates", dups, "scopes", len(scopes))
 	return &reportingv1.RecordFindingsResponse{Inserted: int32(inserted), Duplicates: int32(dups)}, nil
 }
@@ -169,6 +170,7 @@ func (s *Service) FinalizeSweep(ctx context.Context, req *reportingv1.FinalizeSw
 	if err != nil {
 		return nil, s.storeError("finalize sweep", err)
 	}
+	countFinalized(sw.GetState())
 	s.log.InfoContext(ctx, "sweep finalized", "sweep_id", sw.GetSweepId(), "state", sw.GetState().String(), "findings", sw.GetCounts().GetFindings())
 	return &reportingv1.FinalizeSweepResponse{Sweep: sw}, nil
 }
