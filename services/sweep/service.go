@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc"
@@ -35,6 +36,7 @@ import (
 	"github.com/dpsweep/dpsweep/services/platform/server"
 	"github.com/dpsweep/dpsweep/workflows/codec"
 	wf "github.com/dpsweep/dpsweep/workflows/sweep"
+	"github.com/dpsweep/dpsweep/workflows/tracing"
 )
 
 // DefaultAddr is where the service listens unless configured otherwise.
@@ -117,9 +119,13 @@ func New(cfg Config, log *slog.Logger) (*Service, func(), error) {
 			log.Warn("no --temporal-key-file or DPSWEEP_TEMPORAL_KEY: sweep specs are stored in the Temporal server unencrypted")
 		}
 		dc, fc := conv.Options()
-		var err error
+		// Sweeps start inside the StartSweep call's trace.
+		trace, err := tracing.Interceptor()
+		if err != nil {
+			return nil, nil, err
+		}
 		c, err = client.NewLazyClient(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
-			Logger: tlog.NewStructuredLogger(log)})
+			Logger: tlog.NewStructuredLogger(log), Interceptors: []interceptor.ClientInterceptor{trace}})
 		if err != nil {
 			return nil, nil, fmt.Errorf("--temporal-address %s: %w", cfg.TemporalAddr, err)
 		}

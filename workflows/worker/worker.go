@@ -12,6 +12,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -22,6 +23,7 @@ import (
 	platformclient "github.com/dpsweep/dpsweep/services/platform/client"
 	"github.com/dpsweep/dpsweep/workflows/codec"
 	"github.com/dpsweep/dpsweep/workflows/sweep"
+	"github.com/dpsweep/dpsweep/workflows/tracing"
 )
 
 // Default addresses of what the worker talks to.
@@ -172,7 +174,14 @@ func New(cfg Config, log *slog.Logger) (sdkworker.Worker, func(), error) {
 		}
 		closers = append(closers, tc.Close)
 	}
+	trace, err := tracing.Interceptor()
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	w := sdkworker.New(tc, sweep.TaskQueue, sdkworker.Options{
+		// Tracing first, so the observer finds the activity's span.
+		Interceptors:                           []interceptor.WorkerInterceptor{trace, sweep.NewObserver(log)},
 		MaxConcurrentActivityExecutionSize:     cfg.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxConcurrentWorkflowTasks,
 		MaxConcurrentActivityTaskPollers:       cfg.ActivityPollers,

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/dpsweep/dpsweep/services/platform/flagenv"
 	"github.com/dpsweep/dpsweep/services/platform/logging"
+	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 	"github.com/dpsweep/dpsweep/workflows/worker"
 )
 
@@ -28,6 +30,8 @@ func run(args []string) error {
 	cfg.RegisterFlags(fs)
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	var tcfg telemetry.Config
+	tcfg.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +42,19 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	log = log.With("service", "worker")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tel, err := telemetry.Start(ctx, tcfg, "worker", os.Getenv, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
 	return worker.Run(ctx, cfg, log)
 }
