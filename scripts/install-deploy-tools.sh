@@ -50,6 +50,6 @@ if [ ! -e "$schemas/.complete" ]; then
   spec=$dir/api/openapi-spec/swagger.json
   [ -f "$spec" ] || { log "no $spec"; exit 1; }
   rm -rf "$schemas"
-  (cd "$root/deploy" && GOWORK=off GOFLAGS= go run ./cmd/k8s-schemas -spec "$spec" -version "$k8s_version" -out "$schemas")
+  (cd "$root" && GOFLAGS= go run ./deploy/cmd/k8s-schemas -spec "$spec" -version "$k8s_version" -out "$schemas")
   touch "$schemas/.complete"
 fi
