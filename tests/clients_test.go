@@ -265,6 +265,14 @@ func TestClients(t *testing.T) {
 			if strings.Contains(stderr, canary) {
 				t.Errorf("the %s client's stderr holds the canary", c.name)
 			}
+
+			// A request the API's rules refuse: the server's INVALID_ARGUMENT, naming the field, on stderr.
+			_, _, stderr, err = runClient(ctx, t, c, append(slices.Clone(flags), "--sweep-id", "not a valid id")...)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 ||
+				!strings.Contains(stderr, "StartSweep at "+s.addrs["sweep"]+": INVALID_ARGUMENT") || !strings.Contains(stderr, "sweep_id") {
+				t.Errorf("%s client with an invalid sweep ID: %v, stderr %q; want exit status 1 and INVALID_ARGUMENT naming sweep_id", c.name, err, stderr)
+			}
 			t.Logf("Redact: %q; ListControls: %d in %d pages; %d GetSweep lines, the last %s with %d findings; ListFindings: %d in %d pages %v",
 				red.RedactedText, lc.Controls, lc.Pages, len(polls), final.State, final.Findings, lf.Findings, lf.Pages, lf.ByStatus)
 		})
