@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -29,10 +30,12 @@ import (
 	reportingv1 "github.com/dpsweep/dpsweep/gen/dpsweep/reporting/v1"
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
 	"github.com/dpsweep/dpsweep/services/platform/logging"
+	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 	"github.com/dpsweep/dpsweep/services/reporting/store"
 	"github.com/dpsweep/dpsweep/workflows/codec"
 	"github.com/dpsweep/dpsweep/workflows/devserver"
 	"github.com/dpsweep/dpsweep/workflows/sweep"
+	"github.com/dpsweep/dpsweep/workflows/tracing"
 	"github.com/dpsweep/dpsweep/workflows/worker"
 )
 
@@ -44,6 +47,8 @@ type stackOptions struct {
 	uiPort   int
 	logLevel string
 	simAddr  string
+	// telemetry is the process's metrics endpoint and trace export.
+	telemetry telemetry.Config
 }
 
 func (o *stackOptions) register(fs *flag.FlagSet) {
@@ -53,6 +58,7 @@ func (o *stackOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.uiPort, "ui-port", 8233, "port of the Temporal Web UI on 127.0.0.1 (0 picks a free one; a busy port falls back to a free one)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level of the services: debug, info, warn or error")
 	fs.StringVar(&o.simAddr, "sim-addr", "127.0.0.1:0", "address of the simulated AWS endpoint")
+	o.telemetry.RegisterFlags(fs)
 }
 
 // stack is the embedded default: a Temporal server with its UI, a
@@ -60,10 +66,12 @@ func (o *stackOptions) register(fs *flag.FlagSet) {
 type stack struct {
 	temporal *devserver.Server
 	tc       client.Client
+	sweepTC  client.Client
 	sim      *awssim.Sim
 	suite    *suite.Suite
 	stopWork func()
 	codec    *http.Server
+	tel      *telemetry.Telemetry
 	sweeps   sweepv1.SweepServiceClient
 	reports  reportingv1.ReportingServiceClient
 	conns    []*grpc.ClientConn
@@ -93,6 +101,11 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 	}
 	log, err := logging.New(stderr, "text", o.logLevel)
 	if err != nil {
+		return nil, err
+	}
+	// One metrics endpoint and one trace exporter for every service and
+	// the worker in this process.
+	if st.tel, err = telemetry.Start(ctx, o.telemetry, "demo", os.Getenv, log); err != nil {
 		return nil, err
 	}
 
@@ -158,7 +171,19 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 	opts.Collection.RequestsPerSecond, opts.Collection.MaxConcurrent = 200, 8
 	opts.Reporting.Database, opts.Reporting.ReportDir = filepath.Join(st.dataDir, "findings.db"), filepath.Join(st.dataDir, "reports")
 	opts.Reporting.EndpointURL, opts.Reporting.Credentials = st.sim.URL, opts.Collection.Credentials
-	opts.Sweep.Client, opts.Sweep.ManagementAccount, opts.Sweep.Converters = st.tc, st.sim.World.ManagementAccount, conv
+	// The SweepService's client traces the workflows it starts; the
+	// worker's (st.tc) does not, since worker.New traces the worker side
+	// and a client's interceptors would apply to its workers a second time.
+	trace, err := tracing.Interceptor()
+	if err != nil {
+		return nil, err
+	}
+	st.sweepTC, err = client.NewClientFromExisting(st.tc, client.Options{Namespace: st.temporal.Namespace(), DataConverter: dc, FailureConverter: fc,
+		Logger: tlog.NewStructuredLogger(log), Interceptors: []interceptor.ClientInterceptor{trace}})
+	if err != nil {
+		return nil, fmt.Errorf("the Temporal server: %w", err)
+	}
+	opts.Sweep.Client, opts.Sweep.ManagementAccount, opts.Sweep.Converters = st.sweepTC, st.sim.World.ManagementAccount, conv
 	fmt.Fprintln(stdout, "Starting dpsweep's services on 127.0.0.1 ...")
 	if st.suite, err = suite.Start(ctx, log, opts); err != nil {
 		return nil, err
@@ -205,6 +230,9 @@ func startStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (
 	fmt.Fprintf(tw, "payload codec server (for the UI)\t%s\n", codecURL)
 	fmt.Fprintf(tw, "simulated AWS endpoint\t%s\n", st.sim.URL)
 	fmt.Fprintf(tw, "data directory\t%s\n", st.dataDir)
+	if addr := st.tel.MetricsAddr(); addr != "" {
+		fmt.Fprintf(tw, "Prometheus metrics\thttp://%s/metrics\n", addr)
+	}
 	if err := tw.Flush(); err != nil {
 		return nil, err
 	}
@@ -251,6 +279,9 @@ func (st *stack) stop() error {
 	if st.sim != nil {
 		_ = st.sim.Close()
 	}
+	if st.sweepTC != nil {
+		st.sweepTC.Close()
+	}
 	if st.tc != nil {
 		st.tc.Close()
 	}
@@ -259,6 +290,11 @@ func (st *stack) stop() error {
 	}
 	if st.temporal != nil {
 		errs = append(errs, st.temporal.Stop())
+	}
+	if st.tel != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errs = append(errs, st.tel.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }

@@ -60,6 +60,8 @@ type Config struct {
 	// Converters, when set, are used instead of loading KeyFile.
 	Converters *codec.Converters
 	// Client, when set, is used instead of dialling TemporalAddr; Run does not close it.
+	// It must not carry the tracing interceptor (package tracing): New adds
+	// it to the worker, and a client's interceptors apply to its workers too.
 	Client client.Client
 }
 
