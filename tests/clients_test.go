@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +26,9 @@ import (
 	"github.com/dpsweep/dpsweep/awssim/world"
 	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
+	"github.com/dpsweep/dpsweep/services/platform/server"
+	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
+	"github.com/dpsweep/dpsweep/services/redaction"
 )
 
 // exampleClient is one of the clients under examples/, run as a subprocess.
@@ -120,6 +126,31 @@ func runClient(ctx context.Context, t *testing.T, c exampleClient, flags ...stri
 	return last, polls, stderr.String(), err
 }
 
+// serveRedactionTLS serves the RedactionService alone on 127.0.0.1 with
+// TLS, mutual when files.ClientCAFile is set, and returns its address.
+func serveRedactionTLS(t *testing.T, files tlsutil.ServerFiles) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{Addr: lis.Addr().String(), LogFormat: "json", LogLevel: "info", TLS: files,
+		MaxRecvMsgBytes: server.DefaultMaxRecvMsgBytes, MaxSendMsgBytes: server.DefaultMaxSendMsgBytes, ShutdownTimeout: 5 * time.Second}
+	rcfg := redaction.DefaultConfig()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.ServeListener(ctx, lis, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), rcfg.Register)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return lis.Addr().String()
+}
+
 // randomAccessKeyID is a fresh AKIA key ID: a canary no output may hold.
 func randomAccessKeyID(t *testing.T) string {
 	t.Helper()
@@ -165,6 +196,36 @@ func TestClients(t *testing.T) {
 			if !strings.Contains(stderr, "Redact at 127.0.0.1:1: UNAVAILABLE") {
 				t.Errorf("%s client's error %q does not name the call, the address and UNAVAILABLE", c.name, stderr)
 			}
+		}
+	})
+
+	t.Run("mutual TLS", func(t *testing.T) {
+		// Redact alone, against a RedactionService that requires client certificates.
+		certs, err := tlsutil.WriteDevCerts(t.TempDir(), "client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := serveRedactionTLS(t, tlsutil.ServerFiles{CertFile: certs.ServerCertFile, KeyFile: certs.ServerKeyFile, ClientCAFile: certs.CAFile})
+		tlsFlags := append(slices.Clone(common), "--calls", "redact", "--redaction-addr", addr, "--rpc-timeout", "10")
+		for _, c := range clients {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			canary := randomAccessKeyID(t)
+			out, _, stderr, err := runClient(ctx, t, c, append(slices.Clone(tlsFlags), "--text", "key "+canary,
+				"--tls-ca", certs.CAFile, "--tls-cert", certs.ClientCertFile, "--tls-key", certs.ClientKeyFile)...)
+			if err != nil {
+				t.Errorf("%s client over mutual TLS: %v\nstderr:\n%s", c.name, err, stderr)
+			} else if red, ok := out["Redact"]; !ok || red.RedactedText != "key [AWS_ACCESS_KEY_ID]" || len(out) != 1 {
+				t.Errorf("%s client over mutual TLS printed %v; want only Redact's \"key [AWS_ACCESS_KEY_ID]\"", c.name, out)
+			}
+			// Without a client certificate, and in plaintext, the server refuses the call.
+			for name, extra := range map[string][]string{"without a client certificate": {"--tls-ca", certs.CAFile}, "in plaintext": nil} {
+				out, _, stderr, err := runClient(ctx, t, c, append(slices.Clone(tlsFlags), extra...)...)
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 1 || len(out) != 0 || !strings.Contains(stderr, "Redact at "+addr+": ") {
+					t.Errorf("%s client %s: %v, output %v, stderr %q; want exit status 1 and an error naming Redact and %s", c.name, name, err, out, stderr, addr)
+				}
+			}
+			cancel()
 		}
 	})
 

@@ -11,8 +11,9 @@ of its own, and calls four services in turn through grpcio:
   SweepService.StartSweep        start a sweep, then GetSweep until it ends
   ReportingService.ListFindings  the sweep's findings, page by page
 
-Each result is one JSON object on a line of stdout; errors go to stderr and
-the exit status is 1 (2 for a bad command line).
+--calls picks some of them. Each result is one JSON object on a line of
+stdout; errors go to stderr and the exit status is 1 (2 for a bad command
+line).
 
 Needs Debian's python3-grpcio, python3-grpc-tools and python3-protobuf; run it
 with /usr/bin/python3 (see README.md).
@@ -27,6 +28,7 @@ import time
 
 PROG = "dpsweep-python-client"
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+CALLS = ("redact", "controls", "sweep", "findings")
 
 try:
     import grpc
@@ -103,6 +105,25 @@ def enum_name(msg, field):
     return v.name if v else str(value)
 
 
+def channel_credentials(opts):
+    """None for plaintext, or TLS (with a client certificate for mutual TLS) when --tls-ca is set."""
+    if not opts.tls_ca:
+        return None
+
+    def read(flag, path):
+        if not path:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as e:
+            raise ClientError(f"{flag}: {e}") from None
+
+    return grpc.ssl_channel_credentials(root_certificates=read("--tls-ca", opts.tls_ca),
+                                        private_key=read("--tls-key", opts.tls_key),
+                                        certificate_chain=read("--tls-cert", opts.tls_cert))
+
+
 def emit(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
@@ -113,9 +134,10 @@ class Client:
         self.api, self.opts = api, opts
         self.channels = {}
         self.stubs = {}
+        creds = channel_credentials(opts)
         for area, addr in (("redaction", opts.redaction_addr), ("evaluation", opts.evaluation_addr),
                            ("sweep", opts.sweep_addr), ("reporting", opts.reporting_addr)):
-            ch = grpc.insecure_channel(addr)
+            ch = grpc.secure_channel(addr, creds) if creds else grpc.insecure_channel(addr)
             self.channels[area] = (ch, addr)
             service = f"dpsweep.{area}.v1.{area.capitalize()}Service"
             self.stubs[area] = api.stub(ch, service)
@@ -133,12 +155,25 @@ class Client:
 
     def run(self):
         o = self.opts
-        # 1. Redact one text with the server's default policy.
-        red = self.call("redaction", "Redact", "RedactRequest", text=o.text)
+        if "redact" in o.calls:
+            self.redact()
+        if "controls" in o.calls:
+            self.list_controls()
+        sid = o.sweep_id
+        if "sweep" in o.calls:
+            sid = self.sweep()
+        if "findings" in o.calls:
+            self.list_findings(sid)
+
+    def redact(self):
+        """Scrubs one text with the server's default policy."""
+        red = self.call("redaction", "Redact", "RedactRequest", text=self.opts.text)
         emit({"rpc": "Redact", "redacted_text": red.redacted_text,
               "entity_types": sorted({f.entity_type for f in red.findings}), "findings": len(red.findings)})
 
-        # 2. The control catalogue, every page.
+    def list_controls(self):
+        """Reads the control catalogue, every page."""
+        o = self.opts
         ids, pages, token = [], 0, ""
         while True:
             resp = self.call("evaluation", "ListControls", "ListControlsRequest", page_size=o.page_size, page_token=token)
@@ -149,7 +184,9 @@ class Client:
                 break
         emit({"rpc": "ListControls", "controls": len(ids), "pages": pages, "ids": ids})
 
-        # 3. Start a sweep and follow it to its end.
+    def sweep(self):
+        """Starts a sweep, follows it to its end and returns its ID."""
+        o = self.opts
         spec = self.api.message("dpsweep.sweep.v1.SweepSpec")(
             regions=o.region or ["us-east-1"], role_name=o.role_name, external_id=o.external_id,
             max_concurrent_accounts=o.max_concurrent_accounts)
@@ -179,8 +216,11 @@ class Client:
             time.sleep(o.poll_interval)
         if state != "SWEEP_STATE_COMPLETED":
             raise ClientError(f"sweep {sid} ended {state}")
+        return sid
 
-        # 4. The sweep's findings, every page.
+    def list_findings(self, sid):
+        """Reads a sweep's findings, every page."""
+        o = self.opts
         Filter = self.api.message("dpsweep.reporting.v1.FindingFilter")
         count, pages, total, token, by_status = 0, 0, 0, "", {}
         while True:
@@ -220,11 +260,17 @@ def parse_args(argv):
     p.add_argument("--evaluation-addr", default="127.0.0.1:7402", metavar="HOST:PORT", help="EvaluationService (%(default)s)")
     p.add_argument("--sweep-addr", default="127.0.0.1:7405", metavar="HOST:PORT", help="SweepService (%(default)s)")
     p.add_argument("--reporting-addr", default="127.0.0.1:7404", metavar="HOST:PORT", help="ReportingService (%(default)s)")
+    p.add_argument("--calls", default=",".join(CALLS), metavar="LIST",
+                   help="which calls, comma-separated, in this order: redact, controls, sweep (StartSweep and GetSweep), "
+                        "findings (ListFindings of the sweep, or of --sweep-id alone) (default: all four)")
+    p.add_argument("--tls-ca", default="", metavar="FILE", help="speak TLS, trusting the servers' certificates signed by this CA (PEM)")
+    p.add_argument("--tls-cert", default="", metavar="FILE", help="client certificate (PEM) for services that require mutual TLS")
+    p.add_argument("--tls-key", default="", metavar="FILE", help="the client certificate's key (PEM)")
     p.add_argument("--proto-dir", default=os.path.join(REPO, "proto"), metavar="DIR", help="dpsweep's proto/ (default: the repository's)")
     p.add_argument("--validate-proto-dir", default=os.path.join(REPO, ".cache", "proto", "protovalidate"), metavar="DIR",
                    help="directory holding buf/validate/validate.proto (default: the repository's .cache/proto/protovalidate, from 'make tools')")
     p.add_argument("--text", default="owner jane@example.org key AKIA2OGYBAH6STMMNXNN", help="text to redact")
-    p.add_argument("--sweep-id", default=f"python-{int(time.time() * 1000)}", help="ID of the sweep to start (default: python-<time>)")
+    p.add_argument("--sweep-id", default="", help="ID of the sweep to start, or whose findings to list (default: python-<time>)")
     p.add_argument("--region", action="append", help="region to sweep; repeat for more (default: us-east-1)")
     p.add_argument("--role-name", default="", help="role assumed in each member account (default: the server's)")
     p.add_argument("--external-id", default="", help="ExternalId for sts:AssumeRole")
@@ -236,7 +282,22 @@ def parse_args(argv):
     p.add_argument("--sweep-timeout", type=positive(float, 0.001), default=900.0, metavar="SECONDS",
                    help="how long to wait for the sweep to end (%(default)s)")
     p.add_argument("--poll-interval", type=positive(float, 0.01), default=1.0, metavar="SECONDS", help="time between GetSweep calls (%(default)s)")
-    return p.parse_args(argv)  # exits 2 on a bad command line
+    opts = p.parse_args(argv)  # exits 2 on a bad command line
+    opts.calls = [c.strip() for c in opts.calls.split(",") if c.strip()]
+    for c in opts.calls:
+        if c not in CALLS:
+            p.error(f"--calls: unknown call {c!r}; want some of {', '.join(CALLS)}")
+    if not opts.calls:
+        p.error("--calls: no call")
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    if opts.tls_cert and not opts.tls_ca:
+        p.error("--tls-cert needs --tls-ca")
+    if not opts.sweep_id and "sweep" in opts.calls:
+        opts.sweep_id = f"python-{int(time.time() * 1000)}"
+    if not opts.sweep_id and "findings" in opts.calls:
+        p.error("--calls findings without sweep needs --sweep-id")
+    return opts
 
 
 def main(argv):
