@@ -2,11 +2,15 @@ package tests
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -19,6 +23,9 @@ import (
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
 	"github.com/dpsweep/dpsweep/services/platform/telemetry"
 	"github.com/dpsweep/dpsweep/services/platform/telemetry/telemetrytest"
+	sweepsvc "github.com/dpsweep/dpsweep/services/sweep"
+	"github.com/dpsweep/dpsweep/workflows/codec"
+	"github.com/dpsweep/dpsweep/workflows/tracing"
 )
 
 // Canaries the observability tests plant in request payloads: none may
@@ -290,9 +297,35 @@ func TestObservabilitySweepOverTemporal(t *testing.T) {
 
 	o := world.DefaultGenOptions()
 	o.Accounts, o.Seed = 3, 7
-	s := startStack(t, o)
+	keyring := "obs:" + base64.StdEncoding.EncodeToString(randomKey(t))
+	s := startStackWithKey(t, o, keyring)
+	// A SweepService whose Temporal client carries the tracing
+	// interceptor, as dpsweep-sweep's does: the sweep starts inside the
+	// StartSweep call's trace.
+	keys, err := codec.ParseKeys(keyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := codec.NewDataConverter(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, err := tracing.Interceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	traced, err := client.NewClientFromExisting(s.temporal, client.Options{DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc),
+		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), Interceptors: []interceptor.ClientInterceptor{trace}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(traced.Close)
+	scfg := sweepsvc.DefaultConfig()
+	scfg.Client, scfg.ManagementAccount = traced, s.sim.World.ManagementAccount
+	scfg.Converters = &codec.Converters{Data: dc, Failure: codec.NewFailureConverter(dc), KeyID: keys[0].ID}
+	sweeps := sweepv1.NewSweepServiceClient(serveOn(t, s.logs, scfg.Register))
 	const id = "obs-temporal"
-	if _, err := s.sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: id, Spec: &sweepv1.SweepSpec{Regions: []string{"eu-west-1"}, RoleName: o.RoleName}}); err != nil {
+	if _, err := sweeps.StartSweep(ctx, &sweepv1.StartSweepRequest{SweepId: id, Spec: &sweepv1.SweepSpec{Regions: []string{"eu-west-1"}, RoleName: o.RoleName}}); err != nil {
 		t.Fatal(err)
 	}
 	sw := s.wait(ctx, t, id, nil)
@@ -322,8 +355,8 @@ func TestObservabilitySweepOverTemporal(t *testing.T) {
 		t.Error("no operation label on dpsweep_collection_aws_calls_total")
 	}
 
-	// One Scan activity's trace: RunActivity:Scan → CollectInventory
-	// (client → server) and Evaluate → redaction, in the workflow's trace.
+	// One Scan activity's trace: StartSweep → … → RunActivity:Scan →
+	// CollectInventory (client → server) and Evaluate → redaction.
 	recv.WaitFor(t, 30*time.Second, "a Scan activity's trace into collection and redaction", func(spans []telemetrytest.Span) bool {
 		byID := map[string]telemetrytest.Span{}
 		for _, sp := range spans {
@@ -347,7 +380,12 @@ func TestObservabilitySweepOverTemporal(t *testing.T) {
 			if !ok || scan.TraceID != sp.TraceID || scan.Attributes["dpsweep.sweep_id"] != id {
 				continue
 			}
-			if _, ok := ancestor(scan, func(w telemetrytest.Span) bool { return strings.HasPrefix(w.Name, "RunWorkflow:") }); !ok {
+			if _, ok := ancestor(scan, func(w telemetrytest.Span) bool { return strings.HasPrefix(w.Name, "RunWorkflow:AccountSweep") }); !ok {
+				continue
+			}
+			if _, ok := ancestor(scan, func(w telemetrytest.Span) bool {
+				return w.Name == "dpsweep.sweep.v1.SweepService/StartSweep" && w.Kind.String() == "SPAN_KIND_SERVER"
+			}); !ok {
 				continue
 			}
 			switch {
