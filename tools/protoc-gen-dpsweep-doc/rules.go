@@ -157,7 +157,15 @@ func wellKnown(m protoreflect.Message) (string, bool) {
 	nanos := func() int64 { return m.Get(fields.ByName("nanos")).Int() }
 	switch m.Descriptor().FullName() {
 	case "google.protobuf.Duration":
-		return (time.Duration(secs())*time.Second + time.Duration(nanos())).String(), true
+		// As people write them: 2160h and 1m, not 2160h0m0s and 1m0s.
+		d := (time.Duration(secs())*time.Second + time.Duration(nanos())).String()
+		if strings.HasSuffix(d, "m0s") {
+			d = strings.TrimSuffix(d, "0s")
+		}
+		if strings.HasSuffix(d, "h0m") {
+			d = strings.TrimSuffix(d, "0m")
+		}
+		return d, true
 	case "google.protobuf.Timestamp":
 		return time.Unix(secs(), nanos()).UTC().Format(time.RFC3339Nano), true
 	}
