@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v npm >/dev/null || { echo "install-clients: npm not found: install Node.js 18 or later with npm" >&2; exit 1; }
+command -v npm >/dev/null || { echo "install-clients: npm not found: install Node.js 18.11 or later with npm" >&2; exit 1; }
 # --ignore-scripts: neither package needs an install script to work.
 (cd examples/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 

@@ -81,7 +81,7 @@ func exampleClients(t *testing.T) (root string, clients []exampleClient) {
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		requireOrSkip(t, "no node on PATH: %v (install Node.js 18 or later)", err)
+		requireOrSkip(t, "no node on PATH: %v (install Node.js 18.11 or later with npm; .ci/run does)", err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "examples", "node", "node_modules", "@grpc", "grpc-js")); err != nil {
 		requireOrSkip(t, "the Node client's packages are not installed: %v (run scripts/install-clients.sh, which runs `npm ci` in examples/node)", err)
