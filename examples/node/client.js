@@ -156,14 +156,19 @@ function loadAPI(protoDir, validateDir) {
   if (!fs.existsSync(path.join(validateDir, 'buf', 'validate', 'validate.proto'))) {
     throw new Error(`no buf/validate/validate.proto under --validate-proto-dir ${validateDir} (run 'make tools' in the repository)`);
   }
-  const def = protoLoader.loadSync(protoFiles(protoDir), {
-    includeDirs: [protoDir, validateDir],
-    keepCase: true, // field names as in the .proto: sweep_id, page_token
-    longs: Number, // int64 counts fit a double here
-    enums: String, // enum values by name: SWEEP_STATE_COMPLETED
-    defaults: true,
-    oneofs: true,
-  });
+  let def;
+  try {
+    def = protoLoader.loadSync(protoFiles(protoDir), {
+      includeDirs: [protoDir, validateDir],
+      keepCase: true, // field names as in the .proto: sweep_id, page_token
+      longs: Number, // int64 counts fit a double here
+      enums: String, // enum values by name: SWEEP_STATE_COMPLETED
+      defaults: true,
+      oneofs: true,
+    });
+  } catch (err) {
+    throw new Error(`loading the .proto files under ${protoDir}: ${err.message}`);
+  }
   return grpc.loadPackageDefinition(def).dpsweep;
 }
 
