@@ -96,7 +96,7 @@ func (d *docs) writeIndex(w *protogen.GeneratedFile, pkgs []*pkg) {
 		for _, f := range p.files {
 			for _, s := range f.Services {
 				w.P()
-				w.P(fmt.Sprintf("[`%s.%s`](%s#%s): %s", p.name, s.Desc.Name(), p.fileName(), anchor(string(s.Desc.Name())), oneLine(comment(s.Comments.Leading))))
+				w.P(fmt.Sprintf("[`%s.%s`](%s#%s): %s", p.name, s.Desc.Name(), p.fileName(), anchor(string(s.Desc.Name())), text(oneLine(comment(s.Comments.Leading)))))
 			}
 		}
 	}
@@ -330,8 +330,18 @@ func comment(c protogen.Comments) string {
 func writeComment(w *protogen.GeneratedFile, c protogen.Comments) {
 	if s := comment(c); s != "" {
 		w.P()
-		w.P(s)
+		w.P(text(s))
 	}
+}
+
+// text keeps Markdown from taking a comment's "<sweep>" for an HTML tag (and
+// hiding it) or "<host:port>" for an autolink, outside code spans.
+func text(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = strings.ReplaceAll(parts[i], "<", `\<`)
+	}
+	return strings.Join(parts, "`")
 }
 
 // oneLine joins a comment's lines.
@@ -341,13 +351,13 @@ func oneLine(s string) string {
 
 // cell makes text safe inside a Markdown table cell.
 func cell(s string) string {
-	return strings.ReplaceAll(oneLine(s), "|", `\|`)
+	return strings.ReplaceAll(text(oneLine(s)), "|", `\|`)
 }
 
 func ruleCell(rules []rule) string {
 	parts := make([]string, len(rules))
 	for i, r := range rules {
-		parts[i] = cell(ruleText(r))
+		parts[i] = strings.ReplaceAll(ruleText(r), "|", `\|`)
 	}
 	return strings.Join(parts, "<br>")
 }
@@ -355,7 +365,7 @@ func ruleCell(rules []rule) string {
 func ruleText(r rule) string {
 	s := codeSpan(r.code)
 	if r.note != "" {
-		s += " (" + r.note + ")"
+		s += " (" + text(oneLine(r.note)) + ")"
 	}
 	return s
 }

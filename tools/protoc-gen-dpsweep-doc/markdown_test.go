@@ -43,7 +43,7 @@ enum_type { name: "Mood" value { name: "MOOD_UNSPECIFIED" number: 0 } value { na
 source_code_info {
   location { path: [6, 0] span: [0, 0, 0] leading_comments: " Greeter greets.\n On two lines.\n" }
   location { path: [6, 0, 2, 0] span: [0, 0, 0] leading_comments: " Greet says hello | goodbye.\n" }
-  location { path: [4, 0, 2, 0] span: [0, 0, 0] leading_comments: " Who to greet.\n" }
+  location { path: [4, 0, 2, 0] span: [0, 0, 0] leading_comments: " Who to greet, as <name>.\n" }
   location { path: [5, 0, 2, 1] span: [0, 0, 0] trailing_comments: " In a good mood.\n" }
 }
 `
@@ -118,7 +118,7 @@ func TestGenerate(t *testing.T) {
 		"[`demo/v1/demo.proto`](../../proto/demo/v1/demo.proto)",
 		"### Greeter\n\nGreeter greets.\nOn two lines.\n",
 		"| `Greet` | [`GreetRequest`](#greetrequest) | stream [`GreetReply`](#greetreply) | Greet says hello \\| goodbye. |",
-		"| `name` | 1 | `string` | Who to greet. | `string.max_len = 64`<br>`string.pattern = \"^(a\\|b)$\"`<br>`required` |",
+		"| `name` | 1 | `string` | Who to greet, as \\<name>. | `string.max_len = 64`<br>`string.pattern = \"^(a\\|b)$\"`<br>`required` |",
 		"| `mood` | 2 | [`Mood`](#mood) |  |  |",
 		"| `tags` | 3 | repeated `string` |  |  |",
 		"| `MOOD_HAPPY` | 1 | In a good mood. |",
