@@ -179,6 +179,12 @@ func checkCompose(repo string, f *composeFile, bins map[string]*binary) []error 
 			}
 		}
 		port := b.listenPort()
+		for _, p := range s.Ports {
+			parts := strings.Split(p, ":")
+			if parts[len(parts)-1] != port {
+				bad("%s: publishes %s, but %s listens on %q", name, p, name, port)
+			}
+		}
 		switch {
 		case port == "" && s.Healthcheck != nil:
 			bad("%s: healthcheck on a binary that serves nothing", name)
@@ -231,6 +237,7 @@ func TestDeployComposeCheckRejects(t *testing.T) {
 		"no dockerfile":      {"deploy/docker/sweep.Dockerfile", "deploy/docker/sweeper.Dockerfile", []string{"sweep: dockerfile"}},
 		"wrong health port":  {"-addr=localhost:7404", "-addr=localhost:7405", []string{"reporting: healthcheck"}},
 		"unpinned image":     {"temporalio/ui:2.34.0", "temporalio/ui:latest", []string{"no pinned version tag"}},
+		"published port":     {"127.0.0.1:7405:7405", "127.0.0.1:7405:7406", []string{"publishes 127.0.0.1:7405:7406"}},
 		"undeclared volume":  {"- reports:/home/nonroot", "- report:/home/nonroot", []string{`volume "report"`}},
 	}
 	for name, tc := range tests {
