@@ -203,7 +203,7 @@ func (s *Service) CollectInventory(req *collectionv1.CollectInventoryRequest, st
 	if req.GetScope() == collectionv1.Scope_SCOPE_GLOBAL {
 		region = "global"
 	}
-	s.log.Info("inventory collected", "account", req.GetTarget().GetAccountId(), "region", region, "resources", sink.nRes,
+	s.log.Info("inventory collected", "account_id", req.GetTarget().GetAccountId(), "region", region, "resources", sink.nRes,
 		"errors", sink.nErr, "api_calls", stats.APICalls.Load(), "throttled", stats.Throttled.Load(), "duration_ms", time.Since(started).Milliseconds())
 	sink.mu.Lock()
 	defer sink.mu.Unlock()

@@ -165,7 +165,7 @@ func (s *Service) Evaluate(stream grpc.BidiStreamingServer[evaluationv1.Evaluate
 		return status.Errorf(codes.Unavailable, "evaluate: %v", err)
 	}
 	sum := res.Summary
-	s.log.Info("inventory evaluated", "sweep", in.SweepID, "account", in.Account, "region", in.Region, "resources", len(in.Resources),
+	s.log.Info("inventory evaluated", "sweep_id", in.SweepID, "account_id", in.Account, "region", in.Region, "resources", len(in.Resources),
 		"collection_errors", len(in.Errors), "findings", sum.GetFindings(), "fail", sum.GetFail(), "not_assessed", sum.GetNotAssessed(),
 		"suppressed", sum.GetSuppressed(), "duration", time.Since(start).Round(time.Millisecond))
 	fs := res.Findings

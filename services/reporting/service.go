@@ -379,7 +379,7 @@ func (s *Service) sendToSecurityHub(ctx context.Context, region string, in *expo
 			total.Failures = append(total.Failures, res.Failures...)
 		}
 		if err != nil {
-			s.log.WarnContext(ctx, "security hub import failed", "sweep_id", sweepID, "account", acct, "imported", total.Imported)
+			s.log.WarnContext(ctx, "security hub import failed", "sweep_id", sweepID, "account_id", acct, "imported", total.Imported)
 			return nil, s.exportError(err)
 		}
 	}

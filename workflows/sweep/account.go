@@ -46,7 +46,7 @@ func AccountSweep(ctx workflow.Context, in AccountInput) (*AccountResult, error)
 			return res, err
 		}
 		// The regions are unknown; the global scan records what it can.
-		log.Warn("describe account failed", "account", in.Account, "error", err)
+		log.Warn("describe account failed", "sweep_id", in.SweepID, "account_id", in.Account, "error", err)
 		res.RegionsFailed++
 	}
 	res.AssumeRoleFailed = d.AssumeRoleFailed
@@ -67,7 +67,7 @@ func AccountSweep(ctx workflow.Context, in AccountInput) (*AccountResult, error)
 				cancelled = err
 				continue
 			}
-			log.Warn("scan failed", "account", in.Account, "region", scopes[i], "error", err)
+			log.Warn("scan failed", "sweep_id", in.SweepID, "account_id", in.Account, "region", scopes[i], "error", err)
 			res.RegionsFailed++
 			continue
 		}

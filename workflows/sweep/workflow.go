@@ -147,7 +147,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (*SweepResult, error) {
 				progress.AccountsFailed++
 				progress.Errors++
 				if !temporal.IsCanceledError(err) {
-					log.Warn("account sweep failed", "sweep_id", in.SweepID, "account", account, "error", err)
+					log.Warn("account sweep failed", "sweep_id", in.SweepID, "account_id", account, "error", err)
 				}
 				return
 			}
