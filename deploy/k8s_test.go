@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,8 +128,18 @@ func decodeAll(manifests []byte) ([]object, error) {
 // binary listens on; reads ConfigMap keys that exist and Secrets that exist
 // or are optional; calls other services by a Service name and port that
 // exist; and every Service selects a Deployment's pods.
-func checkManifests(objs []object, bins map[string]*binary) []error {
+func checkManifests(objs []object, bins map[string]*binary, external []string) []error {
 	var errs []error
+	isExternal := func(secret string) bool {
+		for _, pattern := range external {
+			if ok, _ := filepath.Match(pattern, secret); ok {
+				return true
+			}
+		}
+		return false
+	}
+	// given holds each binary's flags, for the TLS check at the end.
+	given := map[string]map[string]string{}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	byKind := map[string]map[string]object{}
 	for _, o := range objs {
@@ -157,21 +168,22 @@ func checkManifests(objs []object, bins map[string]*binary) []error {
 		volumes := map[string]bool{}
 		for _, v := range list(get(pod, "volumes")) {
 			volumes[fmt.Sprint(get(v, "name"))] = true
-			if s := get(v, "secret"); s != nil && get(s, "optional") != true && byKind["Secret"][fmt.Sprint(get(s, "secretName"))] == nil {
+			if s := get(v, "secret"); s != nil && get(s, "optional") != true && byKind["Secret"][fmt.Sprint(get(s, "secretName"))] == nil && !isExternal(fmt.Sprint(get(s, "secretName"))) {
 				bad("%s: volume %v needs Secret %v, which the overlay neither makes nor marks optional", name, get(v, "name"), get(s, "secretName"))
 			}
 		}
 		for _, c := range list(get(pod, "containers")) {
 			cname := fmt.Sprint(get(c, "name"))
 			image := fmt.Sprint(get(c, "image"))
-			short := strings.TrimPrefix(strings.SplitN(image, ":", 2)[0], "dpsweep-")
+			repo, tag, _ := strings.Cut(image[strings.LastIndex(image, "/")+1:], ":")
+			short := strings.TrimPrefix(repo, "dpsweep-")
 			b := bins[short]
 			if b == nil {
 				bad("%s/%s: image %s is none of dpsweep's", name, cname, image)
 				continue
 			}
 			deployed[short] = true
-			if !strings.Contains(image, ":") {
+			if tag == "" {
 				bad("%s/%s: image %s has no tag", name, cname, image)
 			}
 			sc := get(c, "securityContext")
@@ -187,17 +199,33 @@ func checkManifests(objs []object, bins map[string]*binary) []error {
 			if get(c, "resources", "limits", "memory") == nil || get(c, "resources", "requests", "cpu") == nil {
 				bad("%s/%s: no memory limit or cpu request", name, cname)
 			}
+			var mounts []string
 			for _, m := range list(get(c, "volumeMounts")) {
 				if !volumes[fmt.Sprint(get(m, "name"))] {
 					bad("%s/%s: mounts volume %v, which the pod does not have", name, cname, get(m, "name"))
 				}
+				mounts = append(mounts, fmt.Sprint(get(m, "mountPath"))+"/")
+			}
+			mounted := func(file string) bool {
+				for _, m := range mounts {
+					if strings.HasPrefix(file, m) {
+						return true
+					}
+				}
+				return false
 			}
 			var args []string
 			for _, a := range list(get(c, "args")) {
 				args = append(args, fmt.Sprint(a))
 			}
-			given, argErrs := b.checkArgs(args)
+			flags, argErrs := b.checkArgs(args)
 			errs = append(errs, argErrs...)
+			given[short] = flags
+			for flag, v := range flags {
+				if strings.HasPrefix(v, "/") && !mounted(v) && flag != "report-dir" && flag != "database" {
+					bad("%s/%s: --%s=%s is on no mounted volume", name, cname, flag, v)
+				}
+			}
 			var envNames []string
 			for _, e := range list(get(c, "env")) {
 				en := fmt.Sprint(get(e, "name"))
@@ -207,15 +235,15 @@ func checkManifests(objs []object, bins map[string]*binary) []error {
 					if cm == nil || get(cm, "data", fmt.Sprint(get(ref, "key"))) == nil {
 						bad("%s/%s: %s reads ConfigMap %v key %v, which does not exist", name, cname, en, get(ref, "name"), get(ref, "key"))
 					} else if en == "DPSWEEP_"+strings.ToUpper(short)+"_TEMPORAL_ADDRESS" {
-						given["temporal-address"] = fmt.Sprint(get(cm, "data", fmt.Sprint(get(ref, "key"))))
+						flags["temporal-address"] = fmt.Sprint(get(cm, "data", fmt.Sprint(get(ref, "key"))))
 					}
 				}
-				if ref := get(e, "valueFrom", "secretKeyRef"); ref != nil && get(ref, "optional") != true && byKind["Secret"][fmt.Sprint(get(ref, "name"))] == nil {
+				if ref := get(e, "valueFrom", "secretKeyRef"); ref != nil && get(ref, "optional") != true && byKind["Secret"][fmt.Sprint(get(ref, "name"))] == nil && !isExternal(fmt.Sprint(get(ref, "name"))) {
 					bad("%s/%s: %s needs Secret %v, which the overlay neither makes nor marks optional", name, cname, en, get(ref, "name"))
 				}
 			}
 			errs = append(errs, b.checkEnv(envNames)...)
-			for flag, v := range given {
+			for flag, v := range flags {
 				if !strings.HasSuffix(flag, "-addr") {
 					continue
 				}
@@ -239,9 +267,41 @@ func checkManifests(objs []object, bins map[string]*binary) []error {
 				bad("%s/%s: container ports %v, want [%s]", name, cname, ports, want)
 			}
 			for _, probe := range []string{"readinessProbe", "livenessProbe"} {
-				if got := fmt.Sprint(get(c, probe, "grpc", "port")); got != want {
-					bad("%s/%s: %s is no gRPC health probe on port %s (grpc.port %s)", name, cname, probe, want, got)
+				got := fmt.Sprint(get(c, probe, "grpc", "port"))
+				var command []string
+				for _, a := range list(get(c, probe, "exec", "command")) {
+					command = append(command, fmt.Sprint(a))
 				}
+				// Through grpc_health_probe (a TLS server: Kubernetes' own gRPC probe is plaintext).
+				viaProbe := len(command) > 0 && command[0] == "/usr/local/bin/grpc_health_probe" && slices.Contains(command, "-addr=localhost:"+want)
+				if got != want && !viaProbe {
+					bad("%s/%s: %s is no gRPC health probe on port %s (grpc.port %s, exec %v)", name, cname, probe, want, got, command)
+				}
+				if viaProbe && flags["tls-cert"] != "" && !slices.Contains(command, "-tls") {
+					bad("%s/%s: %s probes a TLS server without -tls", name, cname, probe)
+				}
+				for _, a := range command {
+					if _, file, ok := strings.Cut(a, "="); ok && strings.HasPrefix(file, "/") && !mounted(file) {
+						bad("%s/%s: %s reads %s, which is on no mounted volume", name, cname, probe, file)
+					}
+				}
+			}
+		}
+	}
+	// A client speaks TLS to a server that serves it, and presents a
+	// certificate where the server requires one.
+	for _, client := range sortedKeys(given) {
+		for flag, v := range given[client] {
+			target, ok := strings.CutSuffix(flag, "-addr")
+			if !ok || target == "" || !strings.HasPrefix(v, "dpsweep-"+target+":") {
+				continue
+			}
+			server := given[target]
+			if (server["tls-cert"] != "") != (given[client][target+"-tls-ca"] != "") {
+				bad("%s calls %s with --%s-tls-ca=%q, but %s serves with --tls-cert=%q", client, target, target, given[client][target+"-tls-ca"], target, server["tls-cert"])
+			}
+			if server["tls-client-ca"] != "" && given[client][target+"-tls-cert"] == "" {
+				bad("%s calls %s without a client certificate, which %s requires (--tls-client-ca)", client, target, target)
 			}
 		}
 	}
@@ -268,7 +328,13 @@ func checkManifests(objs []object, bins map[string]*binary) []error {
 	return errs
 }
 
-var overlays = []string{"base", "overlays/dev"}
+// overlays maps each kustomization to the Secrets made outside git that it
+// may reference (patterns).
+var overlays = map[string][]string{
+	"base":          nil,
+	"overlays/dev":  nil,
+	"overlays/prod": {"dpsweep-*-tls", "dpsweep-reporting"},
+}
 
 // TestDeployKubernetes: each kustomization builds with the pinned kustomize,
 // validates against the Kubernetes schemas with kubeconform in strict mode,
@@ -276,7 +342,7 @@ var overlays = []string{"base", "overlays/dev"}
 func TestDeployKubernetes(t *testing.T) {
 	k := pinnedK8sTools(t)
 	bins := binaries(t)
-	for _, o := range overlays {
+	for _, o := range sortedKeys(overlays) {
 		t.Run(o, func(t *testing.T) {
 			out, err := k.build(filepath.Join(root(t), "deploy", "k8s", o))
 			if err != nil {
@@ -296,9 +362,11 @@ func TestDeployKubernetes(t *testing.T) {
 			if o == "base" {
 				return // Secrets and the management account come from an overlay
 			}
-			wantNoErrors(t, o, checkManifests(objs, bins))
-			if ns := get(objs[0], "metadata", "namespace"); objs[0].kind() != "Namespace" && ns != "dpsweep-dev" {
-				t.Errorf("%s: %s %s is in namespace %v", o, objs[0].kind(), objs[0].name(), ns)
+			wantNoErrors(t, o, checkManifests(objs, bins, overlays[o]))
+			for _, obj := range objs {
+				if ns := get(obj, "metadata", "namespace"); obj.kind() != "Namespace" && ns == nil {
+					t.Errorf("%s: %s %s has no namespace", o, obj.kind(), obj.name())
+				}
 			}
 		})
 	}
@@ -364,7 +432,30 @@ func TestDeployKubernetesRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantErrorMentioning(t, name, checkManifests(objs, bins), tc.want)
+			wantErrorMentioning(t, name, checkManifests(objs, bins, nil), tc.want)
+		})
+	}
+	prod, err := k.build(filepath.Join(root(t), "deploy", "k8s", "overlays", "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCases := map[string]struct{ from, to, want string }{
+		"plaintext client": {"- --redaction-tls-ca=/etc/dpsweep/tls/ca.crt\n", "", "evaluation calls redaction with --redaction-tls-ca=\"\""},
+		"no client cert":   {"- --reporting-tls-cert=/etc/dpsweep/tls/tls.crt\n", "", "worker calls reporting without a client certificate"},
+		"plaintext probe":  {"- -addr=localhost:7405\n            - -tls\n", "- -addr=localhost:7405\n", "probes a TLS server without -tls"},
+		"unmounted file":   {"--tls-key=/etc/dpsweep/tls/tls.key", "--tls-key=/etc/ssl/tls.key", "is on no mounted volume"},
+		"missing secret":   {"secretName: dpsweep-sweep-tls", "secretName: sweep-tls", "needs Secret sweep-tls"},
+	}
+	for name, tc := range tlsCases {
+		t.Run("prod/"+name, func(t *testing.T) {
+			if !strings.Contains(string(prod), tc.from) {
+				t.Fatalf("no %q to break", tc.from)
+			}
+			objs, err := decodeAll([]byte(strings.Replace(string(prod), tc.from, tc.to, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantErrorMentioning(t, name, checkManifests(objs, bins, overlays["overlays/prod"]), tc.want)
 		})
 	}
 }
