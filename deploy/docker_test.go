@@ -102,6 +102,8 @@ func checkDockerfile(repo, src string, b *binary) []error {
 	build, final := stages[0], stages[len(stages)-1]
 	if m := goImage.FindStringSubmatch(build.Image); m == nil {
 		bad("builder image %q is not golang:<x.y.z>-<debian or alpine release>", build.Image)
+	} else if want := workspaceGo(repo); want == "" || olderGo(m[1], want) {
+		bad("builder Go %s is older than go.work's go %s", m[1], want)
 	}
 	if !slices.Contains(runtimeImages, final.Image) {
 		bad("final image %q is none of %v", final.Image, runtimeImages)
@@ -166,6 +168,37 @@ func checkDockerfile(repo, src string, b *binary) []error {
 		bad("DPSWEEP_%s_ADDR=%q, want \":%s\" (every interface of the container, the default port)", strings.ToUpper(b.Name), addrEnv, want)
 	}
 	return errs
+}
+
+// workspaceGo is the go directive of go.work, the oldest Go that builds the workspace.
+func workspaceGo(repo string) string {
+	raw, err := os.ReadFile(filepath.Join(repo, "go.work"))
+	if err != nil {
+		return ""
+	}
+	m := regexp.MustCompile(`(?m)^go (\d+\.\d+(?:\.\d+)?)\s*$`).FindSubmatch(raw)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// olderGo reports whether Go version a (1.26.8) is older than b (1.26 or 1.26.0).
+func olderGo(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < 3; i++ {
+		var x, y int
+		if i < len(pa) {
+			fmt.Sscan(pa[i], &x)
+		}
+		if i < len(pb) {
+			fmt.Sscan(pb[i], &y)
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
 }
 
 // isMainPackage reports whether dir holds Go files of package main.
@@ -238,6 +271,7 @@ func TestDeployDockerfileCheckRejects(t *testing.T) {
 		"no user":            {"USER 65532:65532", "", "non-root USER"},
 		"cgo":                {"CGO_ENABLED=0", "CGO_ENABLED=1", "CGO_ENABLED=0"},
 		"unpinned builder":   {"golang:1.26.8-bookworm", "golang:latest", "builder image"},
+		"old builder":        {"golang:1.26.8-bookworm", "golang:1.25.9-bookworm", "older than go.work"},
 		"fat runtime":        {"gcr.io/distroless/static-debian12:nonroot", "debian:12", "final image"},
 		"wrong port":         {"EXPOSE 7401", "EXPOSE 8080", "EXPOSE [8080]"},
 		"loopback only":      {"DPSWEEP_COLLECTION_ADDR=:7401", "DPSWEEP_COLLECTION_ADDR=127.0.0.1:7401", "every interface"},
