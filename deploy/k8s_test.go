@@ -289,12 +289,20 @@ func checkManifests(objs []object, bins map[string]*binary, external []string) [
 		}
 	}
 	// A client speaks TLS to a server that serves it, and presents a
-	// certificate where the server requires one.
+	// certificate where the server requires one; the NetworkPolicies let the
+	// call through.
+	podLabels := func(short string) map[string]any {
+		l, _ := get(byKind["Deployment"]["dpsweep-"+short], "spec", "template", "metadata", "labels").(map[string]any)
+		return l
+	}
 	for _, client := range sortedKeys(given) {
 		for flag, v := range given[client] {
 			target, ok := strings.CutSuffix(flag, "-addr")
 			if !ok || target == "" || !strings.HasPrefix(v, "dpsweep-"+target+":") {
 				continue
+			}
+			if !ingressAllowed(byKind["NetworkPolicy"], podLabels(client), podLabels(target), strings.TrimPrefix(v, "dpsweep-"+target+":"), "grpc") {
+				bad("no NetworkPolicy lets %s call %s (%s)", client, target, v)
 			}
 			server := given[target]
 			if (server["tls-cert"] != "") != (given[client][target+"-tls-ca"] != "") {
@@ -330,6 +338,58 @@ func checkManifests(objs []object, bins map[string]*binary, external []string) [
 
 // overlays maps each kustomization to the Secrets made outside git that it
 // may reference (patterns).
+// selects reports whether a label selector (matchLabels, matchExpressions
+// with In) matches labels; an empty selector matches every pod.
+func selects(selector any, labels map[string]any) bool {
+	if selector == nil {
+		return false
+	}
+	for k, v := range asMap(get(selector, "matchLabels")) {
+		if labels[k] != v {
+			return false
+		}
+	}
+	for _, e := range list(get(selector, "matchExpressions")) {
+		if get(e, "operator") != "In" || !slices.Contains(list(get(e, "values")), labels[fmt.Sprint(get(e, "key"))]) {
+			return false
+		}
+	}
+	return true
+}
+
+func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
+
+// ingressAllowed evaluates the namespace's NetworkPolicies for a call from
+// pods labelled src to pods labelled dst on a port (number or name): allowed
+// when no policy selects dst, or one that does has an ingress rule from src
+// on that port.
+func ingressAllowed(policies map[string]object, src, dst map[string]any, port, portName string) bool {
+	isolated := false
+	for _, np := range policies {
+		if !selects(get(np, "spec", "podSelector"), dst) || !slices.Contains(list(get(np, "spec", "policyTypes")), any("Ingress")) {
+			continue
+		}
+		isolated = true
+		for _, rule := range list(get(np, "spec", "ingress")) {
+			from := list(get(rule, "from"))
+			okFrom := len(from) == 0
+			for _, f := range from {
+				okFrom = okFrom || (get(f, "namespaceSelector") == nil && selects(get(f, "podSelector"), src))
+			}
+			ports := list(get(rule, "ports"))
+			okPort := len(ports) == 0
+			for _, p := range ports {
+				pp := fmt.Sprint(get(p, "port"))
+				okPort = okPort || pp == port || pp == portName
+			}
+			if okFrom && okPort {
+				return true
+			}
+		}
+	}
+	return !isolated
+}
+
 var overlays = map[string][]string{
 	"base":          nil,
 	"overlays/dev":  nil,
@@ -420,6 +480,7 @@ func TestDeployKubernetesRejects(t *testing.T) {
 		"missing cm key":  {"key: aws-region", "key: region", "key region"},
 		"env of another":  {"name: DPSWEEP_REPORTING_REGION", "name: DPSWEEP_COLLECTION_REGION_NAME", "DPSWEEP_COLLECTION_REGION_NAME sets no flag"},
 		"foreign image":   {"image: dpsweep-worker:dev", "image: busybox:1.37", "image busybox:1.37 is none of dpsweep's"},
+		"network policy":  {"app.kubernetes.io/name: dpsweep-worker\n    ports:", "app.kubernetes.io/name: dpsweep-sweep\n    ports:", "no NetworkPolicy lets worker call collection"},
 		"orphan service":  {"selector:\n    app.kubernetes.io/name: dpsweep-sweep\n", "selector:\n    app.kubernetes.io/name: dpsweep-swept\n", "Service dpsweep-sweep selects no Deployment"},
 		"no memory limit": {"        limits:\n            memory: 512Mi\n", "", "no memory limit"},
 	}
