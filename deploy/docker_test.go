@@ -234,6 +234,16 @@ func TestDeployDockerfiles(t *testing.T) {
 			t.Errorf("%s is a binary without an image: add deploy/docker/<name>.Dockerfile and list it in deployables", rel)
 		}
 	}
+	// The context is the repository: keep the caches (tools, Temporal builds) and VCS out of it.
+	ignore, err := os.ReadFile(filepath.Join(repo, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{".git", ".cache"} {
+		if !slices.Contains(strings.Fields(string(ignore)), p) {
+			t.Errorf(".dockerignore does not exclude %s from the build context", p)
+		}
+	}
 	files, _ := filepath.Glob(filepath.Join(repo, "deploy", "docker", "*.Dockerfile"))
 	if len(files) != len(deployables) {
 		t.Errorf("deploy/docker has %d Dockerfiles, want %d (one per deployable)", len(files), len(deployables))
