@@ -257,14 +257,25 @@ func checkManifests(objs []object, bins map[string]*binary, external []string) [
 			for _, p := range list(get(c, "ports")) {
 				ports = append(ports, fmt.Sprint(get(p, "containerPort")))
 			}
-			if want == "" {
-				if len(ports) > 0 {
-					bad("%s/%s: declares ports %v, but %s listens on none", name, cname, ports, short)
-				}
-				continue
+			// The ports are the gRPC listener and, when served, the metrics endpoint.
+			var expected []string
+			if want != "" {
+				expected = append(expected, want)
 			}
-			if len(ports) != 1 || ports[0] != want {
-				bad("%s/%s: container ports %v, want [%s]", name, cname, ports, want)
+			if m := flags["metrics-address"]; m != "" {
+				_, mp, _ := strings.Cut(m, ":")
+				expected = append(expected, mp)
+				if a := get(d, "spec", "template", "metadata", "annotations", "prometheus.io/port"); a != nil && a != mp {
+					bad("%s: prometheus.io/port %v, but --metrics-address=%s", name, a, m)
+				}
+			}
+			slices.Sort(expected)
+			slices.Sort(ports)
+			if !slices.Equal(ports, expected) {
+				bad("%s/%s: container ports %v, want %v (--addr's default and --metrics-address)", name, cname, ports, expected)
+			}
+			if want == "" {
+				continue
 			}
 			for _, probe := range []string{"readinessProbe", "livenessProbe"} {
 				got := fmt.Sprint(get(c, probe, "grpc", "port"))
@@ -480,6 +491,7 @@ func TestDeployKubernetesRejects(t *testing.T) {
 		"missing cm key":  {"key: aws-region", "key: region", "key region"},
 		"env of another":  {"name: DPSWEEP_REPORTING_REGION", "name: DPSWEEP_COLLECTION_REGION_NAME", "DPSWEEP_COLLECTION_REGION_NAME sets no flag"},
 		"foreign image":   {"image: dpsweep-worker:dev", "image: busybox:1.37", "image busybox:1.37 is none of dpsweep's"},
+		"metrics port":    {"- --metrics-address=:9464\n", "- --metrics-address=:9465\n", "container ports [7401 9464], want [7401 9465]"},
 		"network policy":  {"app.kubernetes.io/name: dpsweep-worker\n    ports:", "app.kubernetes.io/name: dpsweep-sweep\n    ports:", "no NetworkPolicy lets worker call collection"},
 		"orphan service":  {"selector:\n    app.kubernetes.io/name: dpsweep-sweep\n", "selector:\n    app.kubernetes.io/name: dpsweep-swept\n", "Service dpsweep-sweep selects no Deployment"},
 		"no memory limit": {"        limits:\n            memory: 512Mi\n", "", "no memory limit"},
