@@ -5,7 +5,6 @@ package redaction
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	redactionv1 "github.com/dpsweep/dpsweep/gen/dpsweep/redaction/v1"
@@ -317,28 +314,14 @@ func (s *Service) Decrypt(ctx context.Context, req *redactionv1.DecryptRequest) 
 // authorisedForDecrypt returns the caller's verified certificate identity
 // and whether it may decrypt.
 func (s *Service) authorisedForDecrypt(ctx context.Context) (string, bool) {
-	p, ok := peer.FromContext(ctx)
-	if !ok {
+	cert := server.PeerCertificate(ctx)
+	if cert == nil {
 		return "", false
 	}
-	ti, ok := p.AuthInfo.(credentials.TLSInfo)
-	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
-		return "", false
-	}
-	cert := ti.State.VerifiedChains[0][0]
-	for _, id := range identities(cert) {
+	for _, id := range server.Identities(cert) {
 		if s.decryptID[id] {
 			return id, true
 		}
 	}
 	return cert.Subject.CommonName, false
-}
-
-func identities(c *x509.Certificate) []string {
-	ids := []string{c.Subject.CommonName}
-	ids = append(ids, c.DNSNames...)
-	for _, u := range c.URIs {
-		ids = append(ids, u.String())
-	}
-	return ids
 }

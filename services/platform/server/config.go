@@ -7,6 +7,7 @@ package server
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dpsweep/dpsweep/services/platform/telemetry"
@@ -32,6 +33,9 @@ type Config struct {
 	MaxRecvMsgBytes, MaxSendMsgBytes int
 	// ShutdownTimeout bounds the graceful stop; remaining RPCs are cut after it.
 	ShutdownTimeout time.Duration
+	// AllowIdentities is the per-RPC authorisation rules (see
+	// ParseAuthzRules); they need mutual TLS.
+	AllowIdentities string
 	// Telemetry is the metrics endpoint and trace exporter that Run starts
 	// for the process (Serve and ServeListener leave them to the caller).
 	Telemetry telemetry.Config
@@ -48,6 +52,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, defaultAddr string) {
 	fs.IntVar(&c.MaxRecvMsgBytes, "max-recv-bytes", DefaultMaxRecvMsgBytes, "largest gRPC message accepted, in bytes")
 	fs.IntVar(&c.MaxSendMsgBytes, "max-send-bytes", DefaultMaxSendMsgBytes, "largest gRPC message sent, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop waits for RPCs in flight")
+	fs.StringVar(&c.AllowIdentities, "allow-identities", "", "per-RPC authorisation over mutual TLS: 'METHODS=IDS;...', e.g. 'RecordFindings,FinalizeSweep=dpsweep-worker;*=operator'; IDS are client-certificate CNs, DNS or URI SANs, * is any certificate from --tls-client-ca; unnamed methods stay open to any such certificate (see docs/SECURITY.md)")
 	c.Telemetry.RegisterFlags(fs)
 }
 
@@ -66,6 +71,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--tls-cert and --tls-key must be given together")
 	case c.TLS.ClientCAFile != "" && c.TLS.CertFile == "":
 		return fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")
+	case strings.TrimSpace(c.AllowIdentities) != "" && c.TLS.ClientCAFile == "":
+		return fmt.Errorf("--allow-identities needs mutual TLS to know who calls: set --tls-client-ca (with --tls-cert and --tls-key)")
+	}
+	if _, err := ParseAuthzRules(c.AllowIdentities); err != nil {
+		return err
 	}
 	return nil
 }

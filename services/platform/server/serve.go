@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -100,6 +101,21 @@ func Run(ctx context.Context, svc Service, args []string, getenv func(string) st
 	return Serve(ctx, cfg, log, svc.Register)
 }
 
+// logAuthz says at startup whether callers are authorised, and by what.
+// Without mutual TLS nobody is: on a loopback address (the demo, tests)
+// that is information, anywhere else a warning.
+func logAuthz(log *slog.Logger, addr net.Addr, cfg Config, rules *AuthzRules) {
+	if cfg.TLS.ClientCAFile != "" {
+		log.Info("authorisation on: every RPC but health and reflection needs a client certificate from --tls-client-ca", rules.LogAttrs()...)
+		return
+	}
+	level := slog.LevelWarn
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		level = slog.LevelInfo
+	}
+	log.Log(context.Background(), level, "authorisation off: no --tls-client-ca (mutual TLS), so any caller that reaches this address may call every RPC")
+}
+
 func flagenvName(name string) string {
 	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
@@ -133,6 +149,19 @@ func ServeListener(ctx context.Context, lis net.Listener, cfg Config, log *slog.
 		return fmt.Errorf("protovalidate.New: %w", err)
 	}
 	unary, stream := Interceptors(log, validator)
+	var rules *AuthzRules
+	if cfg.TLS.ClientCAFile != "" {
+		// Mutual TLS: every RPC but health and reflection needs a verified
+		// client certificate, and the rules' identities where they apply.
+		// The check runs after metrics and logging (refusals are counted
+		// and logged) and before validation (nobody unauthorised gets a
+		// payload looked at).
+		if rules, err = ParseAuthzRules(cfg.AllowIdentities); err != nil {
+			return err
+		}
+		unary = slices.Insert(unary, 2, UnaryAuthz(log, rules))
+		stream = slices.Insert(stream, 2, StreamAuthz(log, rules))
+	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
@@ -152,6 +181,12 @@ func ServeListener(ctx context.Context, lis net.Listener, cfg Config, log *slog.
 	if cleanup != nil {
 		defer cleanup()
 	}
+	if rules != nil {
+		if err := rules.Resolve(s.GetServiceInfo()); err != nil {
+			return err
+		}
+	}
+	logAuthz(log, lis.Addr(), cfg, rules)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(s, hs)
 	reflection.Register(s)
