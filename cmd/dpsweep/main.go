@@ -29,6 +29,7 @@ Commands:
   codec-server  decode encrypted workflow payloads for the Temporal Web UI and CLI
   redact        scrub credentials, account numbers and personal data from text (stdin or a file)
   sim           run the AWS Organization simulator on 127.0.0.1 (for the SDK and the AWS CLI)
+  certs         write development certificates for mutual TLS (a CA, a server, named clients)
   version       print the version
 
 The sweep, schedule and report commands talk gRPC to a running stack: the sweep
@@ -73,6 +74,8 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return runRedact(rest, stdin, stdout, stderr)
 	case "sim":
 		return runSim(ctx, rest, stdout, stderr)
+	case "certs":
+		return runCerts(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dpsweep", version)
 		return nil
