@@ -29,6 +29,7 @@ var binaries = []string{
 	"github.com/dpsweep/dpsweep/services/redaction/cmd/dpsweep-redaction",
 	"github.com/dpsweep/dpsweep/services/reporting/cmd/dpsweep-reporting",
 	"github.com/dpsweep/dpsweep/services/sweep/cmd/dpsweep-sweep",
+	"github.com/dpsweep/dpsweep/workflows/cmd/dpsweep-worker",
 }
 
 // binary returns the path of a built binary, building all of them once.
