@@ -40,7 +40,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	out := fs.String("out", "", "`DIR`ectory to write the certificates into (created if missing; required)")
+	out := fs.String("out", "", "`DIR` to write the certificates into (created if missing; required)")
 	var clients, hosts listFlag
 	fs.Var(&clients, "client", "client certificate to make, named by its identity `NAME` (repeatable or comma-separated), e.g. dpsweep-worker")
 	fs.Var(&hosts, "hosts", "the server certificate's `HOSTS`: names and IP addresses, comma-separated (default 127.0.0.1,localhost)")
