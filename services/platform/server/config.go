@@ -1,7 +1,8 @@
 // Package server runs a dpsweep gRPC service: configuration from flags and
 // environment, slog logging, TLS (1.2 minimum, optional mTLS), the
-// interceptor chain (logging, validation, panic recovery), gRPC health and
-// reflection, stated message-size limits, and graceful shutdown.
+// interceptor chain (metrics, logging, per-RPC authorisation when mutual TLS
+// is on, validation, panic recovery), gRPC health and reflection, stated
+// message-size limits, and graceful shutdown.
 package server
 
 import (

@@ -21,7 +21,8 @@ import (
 )
 
 // Interceptors returns the unary and stream chains every service runs, outermost
-// first: metrics, logging, validation, panic recovery.
+// first: metrics, logging, validation, panic recovery. ServeListener adds
+// authorisation (UnaryAuthz, StreamAuthz) after logging when mutual TLS is on.
 func Interceptors(log *slog.Logger, v protovalidate.Validator) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor) {
 	return []grpc.UnaryServerInterceptor{
 			telemetry.UnaryServerMetrics(), unaryLogging(log), unaryValidation(v), unaryRecovery(log),
