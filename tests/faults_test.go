@@ -118,3 +118,76 @@ func TestFaultWorkerKilled(t *testing.T) {
 		killed.Sub(begin).Round(time.Millisecond), at.GetProgress().GetAccountsDone(), o.Accounts, time.Since(killed).Round(time.Millisecond),
 		time.Since(begin).Round(time.Millisecond), n, countAttempts(s.procs["worker"].logs()))
 }
+
+// TestFaultTemporalRestarted stops the Temporal server (SIGTERM) midway
+// through a sweep and starts it again on the same port and SQLite store:
+// the worker and the sweep service reconnect by themselves and the sweep
+// completes with exactly the expected findings.
+func TestFaultTemporalRestarted(t *testing.T) {
+	s, o := faultStack(t, 43)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	begin := time.Now()
+	startFaultSweep(ctx, t, s, "fault-temporal", o)
+	at := midway(ctx, t, s, "fault-temporal", o)
+	down := time.Now()
+	s.restartTemporal()
+	up := time.Now()
+	sw, unanswered := s.wait(ctx, "fault-temporal", nil)
+	n := checkCompleted(ctx, t, s, sw, o)
+	t.Logf("Temporal restarted %v into the sweep with %d/%d accounts done, away %v; the sweep completed %v after it was back (%v in all); %d GetSweep calls failed meanwhile; %d findings, exactly those expected; worker: %v",
+		down.Sub(begin).Round(time.Millisecond), at.GetProgress().GetAccountsDone(), o.Accounts, up.Sub(down).Round(time.Millisecond),
+		time.Since(up).Round(time.Millisecond), time.Since(begin).Round(time.Millisecond), unanswered, n, countAttempts(s.logs("worker")))
+}
+
+// TestFaultServiceStopped stops the evaluation service (SIGTERM, a
+// graceful stop) and then kills the reporting service (SIGKILL, mid-write
+// perhaps), each for 30 s, midway through a sweep, and starts them again on
+// the same address: the scans wait for them or fail and are retried, and
+// the sweep completes with exactly the expected findings, none twice.
+func TestFaultServiceStopped(t *testing.T) {
+	s, o := faultStack(t, 47)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	begin := time.Now()
+	startFaultSweep(ctx, t, s, "fault-service", o)
+	at := midway(ctx, t, s, "fault-service", o)
+	var restartedAt time.Time
+	for _, name := range []string{"evaluation", "reporting"} {
+		if name == "reporting" {
+			s.kill(name)
+		} else {
+			s.stop(name)
+		}
+		time.Sleep(30 * time.Second)
+		s.restart(name)
+		restartedAt = time.Now()
+	}
+	sw, _ := s.wait(ctx, "fault-service", nil)
+	n := checkCompleted(ctx, t, s, sw, o)
+	t.Logf("evaluation stopped then reporting killed, for 30 s each, from %v into the sweep with %d/%d accounts done; the sweep completed %v after the last restart (%v in all); %d findings, exactly those expected; worker: %v",
+		restartedAt.Sub(begin).Round(time.Millisecond)-60*time.Second, at.GetProgress().GetAccountsDone(), o.Accounts,
+		time.Since(restartedAt).Round(time.Millisecond), time.Since(begin).Round(time.Millisecond), n, countAttempts(s.logs("worker")))
+}
+
+// TestFaultThrottling sweeps while the simulator answers 10% of calls with
+// its throttling error and 1% with a 5xx: the collection service's retries
+// ride them out and the sweep completes with exactly the expected findings.
+// The account without a role (every fault test has one) is NOT_ASSESSED
+// and every other account is reported; checkFindings checks both.
+func TestFaultThrottling(t *testing.T) {
+	s, o := faultStack(t, 53)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	s.sim.Server.SetFaults(server.Faults{ThrottleRate: 0.10, ServerErrorRate: 0.01})
+	begin := time.Now()
+	startFaultSweep(ctx, t, s, "fault-throttle", o)
+	sw, _ := s.wait(ctx, "fault-throttle", nil)
+	n := checkCompleted(ctx, t, s, sw, o)
+	var calls int64
+	for _, c := range s.sim.Server.Counts() {
+		calls += c
+	}
+	t.Logf("sweep under 10%% throttling and 1%% 5xx took %v; %d simulator calls; %d findings, exactly those expected; worker: %v",
+		time.Since(begin).Round(time.Millisecond), calls, n, countAttempts(s.logs("worker")))
+}

@@ -10,12 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	collectionv1 "github.com/dpsweep/dpsweep/gen/dpsweep/collection/v1"
 	evaluationv1 "github.com/dpsweep/dpsweep/gen/dpsweep/evaluation/v1"
@@ -42,6 +44,20 @@ const (
 // With fewer slots than that, scans queue in Temporal while the accounts
 // they belong to leave their budget unused.
 const DefaultMaxConcurrentActivities = 2000
+
+// serviceDialOptions make the activities ride out a service that is away
+// for a while (restarted, redeployed): an RPC waits for the connection to
+// be ready instead of failing at once with Unavailable, within the
+// activity's own timeouts, and the connection retries at least every 5 s
+// rather than backing off to gRPC's default 2 minutes. Without them a
+// service stopped for 30 s used up a scan's four attempts in its first 35 s
+// and left accounts not fully assessed (tests/faults_test.go,
+// TestFaultServiceStopped).
+var serviceDialOptions = []grpc.DialOption{
+	grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
+	grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+		MinConnectTimeout: 20 * time.Second}),
+}
 
 // Config is the worker's configuration (flags and DPSWEEP_WORKER_* variables).
 type Config struct {
@@ -133,7 +149,7 @@ func New(cfg Config, log *slog.Logger) (sdkworker.Worker, func(), error) {
 		}
 	}
 	dial := func(name string, c platformclient.Config) (*grpc.ClientConn, error) {
-		conn, err := c.Dial()
+		conn, err := c.Dial(serviceDialOptions...)
 		if err != nil {
 			return nil, fmt.Errorf("--%s-addr: %w", name, err)
 		}
