@@ -120,9 +120,9 @@ func TestFaultWorkerKilled(t *testing.T) {
 }
 
 // TestFaultTemporalRestarted stops the Temporal server (SIGTERM) midway
-// through a sweep and starts it again on the same port and SQLite store:
-// the worker and the sweep service reconnect by themselves and the sweep
-// completes with exactly the expected findings.
+// through a sweep, keeps it away for 10 s, and starts it again on the same
+// port and SQLite store: the worker and the sweep service reconnect by
+// themselves and the sweep completes with exactly the expected findings.
 func TestFaultTemporalRestarted(t *testing.T) {
 	s, o := faultStack(t, 43)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
@@ -131,12 +131,21 @@ func TestFaultTemporalRestarted(t *testing.T) {
 	startFaultSweep(ctx, t, s, "fault-temporal", o)
 	at := midway(ctx, t, s, "fault-temporal", o)
 	down := time.Now()
-	s.restartTemporal()
+	s.stopTemporal()
+	// Meanwhile the sweep service answers, with an error, and stays up.
+	gctx, gcancel := context.WithTimeout(ctx, 5*time.Second)
+	_, away := s.sweeps.GetSweep(gctx, &sweepv1.GetSweepRequest{SweepId: "fault-temporal"})
+	gcancel()
+	if away == nil {
+		t.Errorf("GetSweep answered with Temporal away")
+	}
+	time.Sleep(10*time.Second - time.Since(down))
+	s.startTemporal()
 	up := time.Now()
 	sw, unanswered := s.wait(ctx, "fault-temporal", nil)
 	n := checkCompleted(ctx, t, s, sw, o)
-	t.Logf("Temporal restarted %v into the sweep with %d/%d accounts done, away %v; the sweep completed %v after it was back (%v in all); %d GetSweep calls failed meanwhile; %d findings, exactly those expected; worker: %v",
-		down.Sub(begin).Round(time.Millisecond), at.GetProgress().GetAccountsDone(), o.Accounts, up.Sub(down).Round(time.Millisecond),
+	t.Logf("Temporal restarted %v into the sweep with %d/%d accounts done, away %v (GetSweep meanwhile: %v); the sweep completed %v after it was back (%v in all); %d GetSweep calls failed after; %d findings, exactly those expected; worker: %v",
+		down.Sub(begin).Round(time.Millisecond), at.GetProgress().GetAccountsDone(), o.Accounts, up.Sub(down).Round(time.Millisecond), away,
 		time.Since(up).Round(time.Millisecond), time.Since(begin).Round(time.Millisecond), unanswered, n, countAttempts(s.logs("worker")))
 }
 

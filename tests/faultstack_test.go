@@ -179,13 +179,18 @@ func (s *procStack) stop(name string) {
 	_ = p.stop(s.t)
 }
 
-// restartTemporal stops the Temporal server and starts it again on the
-// same port and SQLite file.
-func (s *procStack) restartTemporal() {
+// stopTemporal stops the Temporal server (SIGTERM).
+func (s *procStack) stopTemporal() {
 	s.t.Helper()
 	if err := s.temporal.Stop(); err != nil {
 		s.t.Logf("temporal stop: %v", err)
 	}
+}
+
+// startTemporal starts the Temporal server again on the same port and
+// SQLite file.
+func (s *procStack) startTemporal() {
+	s.t.Helper()
 	srv, err := devserver.Start(context.Background(), s.tOpts)
 	if err != nil {
 		s.t.Fatal(err)
