@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/dpsweep/dpsweep/awssim"
 	"github.com/dpsweep/dpsweep/awssim/world"
@@ -190,6 +191,7 @@ type leakRun struct {
 	logs                                                map[string]string // name → file
 	pgDSN, pgSchema                                     string
 	findings                                            []*evaluationv1.Finding
+	history                                             []byte
 	reportURIs                                          []string
 }
 
@@ -306,6 +308,25 @@ func runLeakSweep(ctx context.Context, t *testing.T, sim *awssim.Sim, sweepID, d
 	}
 	r.reportURIs = append(r.reportURIs, asff.GetUri())
 	r.findings = s.findings(ctx, t, sweepID)
+	// The histories as the server's API returns them, events marshalled.
+	ids := []string{wf.SweepWorkflowID(sweepID)}
+	for _, a := range sim.World.AccountIDs() {
+		ids = append(ids, wf.AccountSweepWorkflowID(sweepID, a))
+	}
+	for _, id := range ids {
+		it := tc.GetWorkflowHistory(ctx, id, "", false, 0)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatalf("history of %s: %v", id, err)
+			}
+			b, err := proto.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.history = append(r.history, b...)
+		}
+	}
 	// The worker and the Temporal server stop, so that their files are
 	// complete (the server's WAL as it left it).
 	w.Stop()
@@ -450,6 +471,7 @@ func TestNoCanaryLeaks(t *testing.T) {
 		}
 		readFile(name+" Temporal server log", r.temporalLog, "", true)
 		readSQLite(name+" Temporal SQLite store", r.temporalDB, "sweep/"+id)
+		sinks = append(sinks, sink{name + " Temporal histories (API)", r.history, "binary/encrypted"})
 		if r.findingsDB != "" {
 			readSQLite(name+" findings SQLite store", r.findingsDB, "DPS-FFT-002")
 		}
