@@ -6,7 +6,8 @@
 #      computed; the server's trivial-activity rate is measured in the run);
 #   2. 10,000 accounts × 1 region + global at 2 ms / 5 ms, for what
 #      continue-as-new keeps in Temporal's histories.
-#   bench/sweep/run.sh              # both; CONCURRENCY=150 (accounts at once in part 1)
+#   bench/sweep/run.sh              # both; CONCURRENCY=120 accounts at once in part 1,
+#                                   # WORKER_ACTIVITIES=2500 slots (120 × 18 scans at once)
 #   bench/sweep/run.sh 1            # part 1 only (or 2)
 # Extra flags for the program go in FLAGS, e.g. FLAGS='-cpuprofile /tmp/cpu.prof'.
 set -euo pipefail
@@ -19,7 +20,8 @@ parts=${1:-1 2}
 for part in $parts; do
   echo "== load before part $part: $(cut -d' ' -f1-3 /proc/loadavg)"
   case $part in
-  1) "$bin/sweep" -accounts 1000 -regions 17 -latency 30ms -latency-p99 50ms -concurrency "${CONCURRENCY:-150}" ${FLAGS:-} ;;
+  1) "$bin/sweep" -accounts 1000 -regions 17 -latency 30ms -latency-p99 50ms -concurrency "${CONCURRENCY:-120}" \
+       -worker-activities "${WORKER_ACTIVITIES:-2500}" ${FLAGS:-} ;;
   2) "$bin/sweep" -accounts 10000 -regions 1 -latency 2ms -latency-p99 5ms -concurrency "${CONCURRENCY2:-200}" ${FLAGS:-} ;;
   *) echo "unknown part $part (1 or 2)" >&2; exit 2 ;;
   esac
