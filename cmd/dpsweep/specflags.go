@@ -47,7 +47,7 @@ func (s *specFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.roleName, "role-name", "", "`role` assumed in each member account (default dpsweep-readonly)")
 	fs.StringVar(&s.externalID, "external-id", "", "`ExternalId` for sts:AssumeRole, when the role's trust policy requires one")
 	fs.IntVar(&s.maxConcurrent, "max-concurrent-accounts", 0, "accounts scanned at once, 1-1000 (default 50)")
-	fs.Float64Var(&s.requestsPerSecond, "requests-per-second", 0, "AWS API requests per second per account (default 10; recorded in the spec, the collection service's --requests-per-second limits calls today)")
+	fs.Float64Var(&s.requestsPerSecond, "requests-per-second", 0, "AWS API requests per second per account, retries included (default: the collection service's --requests-per-second, 10)")
 	fs.BoolVar(&s.fips, "fips", false, "use FIPS endpoints; services without one are reported NOT_ASSESSED (--fips=false overrides the file)")
 	fs.Var(&s.controls, "controls", "`controls` to run by ID, comma-separated (default: every control)")
 	fs.Var(&s.formats, "formats", "`formats` of the reports written when the sweep ends, comma-separated: "+enumChoices(reportFormatEnum)+" (default html)")
