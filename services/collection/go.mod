@@ -23,6 +23,7 @@ require (
 	github.com/dpsweep/dpsweep/gen v0.0.0
 	github.com/dpsweep/dpsweep/services/platform v0.0.0
 	github.com/prometheus/client_golang v1.23.2
+	go.uber.org/goleak v1.3.0
 	golang.org/x/time v0.16.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/dpsweep/dpsweep/gen v0.0.0
 	github.com/dpsweep/dpsweep/services/platform v0.0.0
+	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 )
 
