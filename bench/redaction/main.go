@@ -49,13 +49,18 @@ func run(args []string) error {
 			return errors.New("throughput needs -gitleaks and -dpsweep")
 		}
 		return throughput(*size, *dir, *gitleaks, *dpsweep)
+	case "sustained":
+		if *srv == "" {
+			return errors.New("sustained needs -server")
+		}
+		return sustained(*srv, *rate, *dur)
 	case "latency":
 		if *srv == "" && *addr == "" {
 			return errors.New("latency needs -server or -addr")
 		}
 		return latency(*srv, *addr, *ghz, *rate, *dur)
 	}
-	return errors.New("usage: redaction [flags] throughput|latency")
+	return errors.New("usage: redaction [flags] throughput|latency|sustained")
 }
 
 // cpuRun runs a command on one core (GOMAXPROCS=1) with stdout discarded
@@ -196,7 +201,7 @@ func recallGitleaks(report, text string, planted []string) (float64, error) {
 // for d with the open-loop client and, when given, with ghz.
 func latency(server, addr, ghz string, rate float64, d time.Duration) error {
 	if addr == "" {
-		a, stop, err := startServer(server)
+		a, _, stop, err := startServer(server)
 		if err != nil {
 			return err
 		}
@@ -206,15 +211,16 @@ func latency(server, addr, ghz string, rate float64, d time.Duration) error {
 	return load(addr, filepath.Base(server), ghz, rate, d)
 }
 
-// startServer runs the redaction binary on a free port and returns its address.
-func startServer(server string) (string, func(), error) {
+// startServer runs the redaction binary on a free port and returns its
+// address and process ID.
+func startServer(server string) (string, int, func(), error) {
 	cmd := exec.Command(server, "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop := func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }
 	addr := ""
@@ -227,10 +233,10 @@ func startServer(server string) (string, func(), error) {
 	}
 	if addr == "" {
 		stop()
-		return "", nil, errors.New("server did not log its address")
+		return "", 0, nil, errors.New("server did not log its address")
 	}
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
-	return addr, stop, nil
+	return addr, cmd.Process.Pid, stop, nil
 }
 
 // load runs the open-loop client, and ghz when given, against addr.
