@@ -99,6 +99,14 @@ lint: tools ## buf lint and breaking, gofmt, go vet.
 .PHONY: test
 test: check-generate lint temporal clients deploy-tools ## Everything CI runs: generated-code drift, lint, and every module's tests.
 	DPSWEEP_TEMPORAL_REQUIRED=1 go test -race -count=1 -timeout 20m $(addsuffix /...,$(MODULES))
+	$(MAKE) fuzz-short
+
+# Plain `go test` already runs each fuzz target's seed corpus; this fuzzes each
+# for FUZZTIME more (scripts/fuzz.sh DURATION for longer runs).
+FUZZTIME ?= 5s
+.PHONY: fuzz-short
+fuzz-short: ## Run every fuzz target (func Fuzz* in *_test.go) for FUZZTIME (5s) each.
+	scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: test-short
 test-short: ## Unit tests only, fast.
