@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	grpccreds "google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/dpsweep/dpsweep/services/collection"
 	"github.com/dpsweep/dpsweep/services/evaluation"
 	"github.com/dpsweep/dpsweep/services/platform/server"
+	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
 	"github.com/dpsweep/dpsweep/services/redaction"
 )
 
@@ -56,17 +58,34 @@ func (s *syncBuffer) String() string {
 // debug level into logs, and returns a client connection to it.
 func serveOn(t *testing.T, logs io.Writer, register server.RegisterFunc) *grpc.ClientConn {
 	t.Helper()
+	return serveOnTLS(t, logs, register, nil, "")
+}
+
+// serveOnTLS is serveOn with mutual TLS and the area's authorisation rules
+// when m is not nil; the returned connection is then the operator's.
+func serveOnTLS(t *testing.T, logs io.Writer, register server.RegisterFunc, m *stackTLS, area string) *grpc.ClientConn {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := server.Config{Addr: lis.Addr().String(), LogFormat: "json", LogLevel: "debug", MaxRecvMsgBytes: server.DefaultMaxRecvMsgBytes,
 		MaxSendMsgBytes: server.DefaultMaxSendMsgBytes, ShutdownTimeout: 5 * time.Second}
+	creds := insecure.NewCredentials()
+	if m != nil {
+		cfg.TLS = tlsutil.ServerFiles{CertFile: m.certs.ServerCertFile, KeyFile: m.certs.ServerKeyFile, ClientCAFile: m.certs.CAFile}
+		cfg.AllowIdentities = m.allow[area]
+		tc, err := tlsutil.Client(m.identity(lis.Addr().String(), "operator").TLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds = grpccreds.NewTLS(tc)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() { done <- server.ServeListener(ctx, lis, cfg, log, register) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.WaitForReady(true), grpc.MaxCallRecvMsgSize(server.DefaultMaxSendMsgBytes)))
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -33,6 +34,9 @@ import (
 	sweepv1 "github.com/dpsweep/dpsweep/gen/dpsweep/sweep/v1"
 	"github.com/dpsweep/dpsweep/services/collection"
 	"github.com/dpsweep/dpsweep/services/evaluation"
+	platformclient "github.com/dpsweep/dpsweep/services/platform/client"
+	"github.com/dpsweep/dpsweep/services/platform/server"
+	"github.com/dpsweep/dpsweep/services/platform/tlsutil"
 	"github.com/dpsweep/dpsweep/services/redaction"
 	"github.com/dpsweep/dpsweep/services/reporting"
 	sweepsvc "github.com/dpsweep/dpsweep/services/sweep"
@@ -64,6 +68,29 @@ func startStack(t *testing.T, o world.GenOptions) *stack {
 
 // startStackWithKey is startStack with a payload keyring ("id:base64").
 func startStackWithKey(t *testing.T, o world.GenOptions, keyring string) *stack {
+	t.Helper()
+	return startStackWith(t, o, keyring, nil)
+}
+
+// stackTLS runs a stack's services with mutual TLS and per-RPC
+// authorisation: the worker, the evaluation service (as redaction's
+// client) and an operator (the test, as the SweepService's and reporting's
+// client) each present a certificate of the dev CA.
+type stackTLS struct {
+	certs tlsutil.DevCerts
+	// allow holds each service's --allow-identities, by area.
+	allow map[string]string
+}
+
+// identity is the client configuration of addr as the named identity.
+func (m *stackTLS) identity(addr, name string) platformclient.Config {
+	cert, key := m.certs.Client(name)
+	return platformclient.Config{Addr: addr, TLS: tlsutil.ClientFiles{CAFile: m.certs.CAFile, CertFile: cert, KeyFile: key}}
+}
+
+// startStackWith is startStack with a payload keyring and, when m is not
+// nil, mutual TLS between every process.
+func startStackWith(t *testing.T, o world.GenOptions, keyring string, m *stackTLS) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -98,23 +125,37 @@ func startStackWithKey(t *testing.T, o world.GenOptions, keyring string) *stack 
 	}
 	t.Cleanup(func() { sim.Close() })
 	logs := &syncBuffer{}
+	serve := func(area string, register server.RegisterFunc) *grpc.ClientConn {
+		if m == nil {
+			return serveOn(t, logs, register)
+		}
+		return serveOnTLS(t, logs, register, m, area)
+	}
 	rcfg := redaction.DefaultConfig()
-	redConn := serveOn(t, logs, rcfg.Register)
+	redConn := serve("redaction", rcfg.Register)
 	ccfg := collection.DefaultConfig()
 	ak, sk := sim.Credentials()
 	ccfg.EndpointURL, ccfg.RequestsPerSecond, ccfg.MaxConcurrent = sim.URL, 5000, 16
 	ccfg.Credentials = credentials.NewStaticCredentialsProvider(ak, sk, "")
-	collConn := serveOn(t, logs, ccfg.Register)
+	collConn := serve("collection", ccfg.Register)
 	ecfg := evaluation.DefaultConfig()
 	ecfg.Redaction.Addr = redConn.Target()
-	evalConn := serveOn(t, logs, ecfg.Register)
+	if m != nil {
+		ecfg.Redaction = m.identity(redConn.Target(), "dpsweep-evaluation")
+	}
+	evalConn := serve("evaluation", ecfg.Register)
 	pcfg := reporting.DefaultConfig()
 	pcfg.Database, pcfg.ReportDir = filepath.Join(t.TempDir(), "findings.db"), t.TempDir()
-	repConn := serveOn(t, logs, pcfg.Register)
+	repConn := serve("reporting", pcfg.Register)
 
 	wcfg := worker.DefaultConfig()
 	wcfg.Client, wcfg.Converters = tc, conv
 	wcfg.Collection.Addr, wcfg.Evaluation.Addr, wcfg.Reporting.Addr = collConn.Target(), evalConn.Target(), repConn.Target()
+	if m != nil {
+		wcfg.Collection = m.identity(collConn.Target(), "dpsweep-worker")
+		wcfg.Evaluation = m.identity(evalConn.Target(), "dpsweep-worker")
+		wcfg.Reporting = m.identity(repConn.Target(), "dpsweep-worker")
+	}
 	w, cleanup, err := worker.New(wcfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +168,7 @@ func startStackWithKey(t *testing.T, o world.GenOptions, keyring string) *stack 
 
 	scfg := sweepsvc.DefaultConfig()
 	scfg.Client, scfg.ManagementAccount, scfg.Converters = tc, sim.World.ManagementAccount, conv
-	sweepConn := serveOn(t, logs, scfg.Register)
+	sweepConn := serve("sweep", scfg.Register)
 	return &stack{sim: sim, temporal: tc, sweeps: sweepv1.NewSweepServiceClient(sweepConn), reports: reportingv1.NewReportingServiceClient(repConn),
 		logs: logs, reportDir: pcfg.ReportDir, addrs: map[string]string{"collection": collConn.Target(), "evaluation": evalConn.Target(),
 			"redaction": redConn.Target(), "reporting": repConn.Target(), "sweep": sweepConn.Target()}}
