@@ -129,7 +129,10 @@ func NewKeys(hashKey, encryptionKey []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
+	// The AEAD draws each nonce itself and puts it before the ciphertext,
+	// the layout tokens always had; FIPS 140-3 mode (GODEBUG=fips140=only)
+	// allows AES-GCM only this way.
+	aead, err := cipher.NewGCMWithRandomNonce(block)
 	if err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
 	}
@@ -185,11 +188,8 @@ func (k *Keys) Fingerprint(v string) string { return mac(&k.fpMACs, v) }
 const encPrefix = "[ENC:"
 
 func (k *Keys) encrypt(entity, v string) (string, error) {
-	nonce := make([]byte, k.aead.NonceSize(), k.aead.NonceSize()+len(v)+k.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", fmt.Errorf("encrypt: %w", err)
-	}
-	sealed := k.aead.Seal(nonce, nonce, []byte(v), []byte(entity))
+	// nonce (12 bytes) || ciphertext || tag (16 bytes).
+	sealed := k.aead.Seal(make([]byte, 0, len(v)+k.aead.Overhead()), nil, []byte(v), []byte(entity))
 	return encPrefix + entity + ":" + base64.RawURLEncoding.EncodeToString(sealed) + "]", nil
 }
 
@@ -217,10 +217,10 @@ func (k *Keys) Decrypt(text string) (string, int) {
 		}
 		entity, enc := tok[:colon], tok[colon+1:]
 		raw, err := base64.RawURLEncoding.DecodeString(enc)
-		if err != nil || len(raw) < k.aead.NonceSize() {
+		if err != nil || len(raw) < k.aead.Overhead() {
 			continue
 		}
-		plain, err := k.aead.Open(nil, raw[:k.aead.NonceSize()], raw[k.aead.NonceSize():], []byte(entity))
+		plain, err := k.aead.Open(nil, nil, raw, []byte(entity))
 		if err != nil {
 			continue
 		}
