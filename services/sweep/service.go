@@ -36,6 +36,7 @@ import (
 	"github.com/dpsweep/dpsweep/services/platform/server"
 	"github.com/dpsweep/dpsweep/workflows/codec"
 	wf "github.com/dpsweep/dpsweep/workflows/sweep"
+	"github.com/dpsweep/dpsweep/workflows/temporalconn"
 	"github.com/dpsweep/dpsweep/workflows/tracing"
 )
 
@@ -60,6 +61,9 @@ const (
 type Config struct {
 	// TemporalAddr and Namespace locate the Temporal server.
 	TemporalAddr, Namespace string
+	// TemporalSecurity is TLS, mutual TLS or an API key for the Temporal
+	// connection (--temporal-tls*, --temporal-api-key-file).
+	TemporalSecurity temporalconn.Security
 	// ManagementAccount is the organization's management account, where
 	// sweeps discover accounts.
 	ManagementAccount string
@@ -81,6 +85,7 @@ func DefaultConfig() Config {
 // RegisterFlags defines the service's flags.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TemporalAddr, "temporal-address", c.TemporalAddr, "Temporal frontend host:port")
+	c.TemporalSecurity.RegisterFlags(fs)
 	fs.StringVar(&c.Namespace, "temporal-namespace", c.Namespace, "Temporal namespace of the sweeps")
 	fs.StringVar(&c.KeyFile, "temporal-key-file", c.KeyFile, "file of AES-256 keys that encrypt workflow payloads (id:base64 per line, mode 0600); default $DPSWEEP_TEMPORAL_KEY")
 	fs.StringVar(&c.ManagementAccount, "management-account", c.ManagementAccount, "the organization's management account ID, where sweeps discover accounts")
@@ -124,8 +129,12 @@ func New(cfg Config, log *slog.Logger) (*Service, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err = client.NewLazyClient(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
-			Logger: tlog.NewStructuredLogger(log), Interceptors: []interceptor.ClientInterceptor{trace}})
+		opts := client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
+			Logger: tlog.NewStructuredLogger(log), Interceptors: []interceptor.ClientInterceptor{trace}}
+		if err := cfg.TemporalSecurity.Apply(&opts); err != nil {
+			return nil, nil, err
+		}
+		c, err = client.NewLazyClient(opts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--temporal-address %s: %w", cfg.TemporalAddr, err)
 		}

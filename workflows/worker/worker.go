@@ -25,6 +25,7 @@ import (
 	platformclient "github.com/dpsweep/dpsweep/services/platform/client"
 	"github.com/dpsweep/dpsweep/workflows/codec"
 	"github.com/dpsweep/dpsweep/workflows/sweep"
+	"github.com/dpsweep/dpsweep/workflows/temporalconn"
 	"github.com/dpsweep/dpsweep/workflows/tracing"
 )
 
@@ -62,8 +63,11 @@ var serviceDialOptions = []grpc.DialOption{
 // Config is the worker's configuration (flags and DPSWEEP_WORKER_* variables).
 type Config struct {
 	TemporalAddr, Namespace string
-	Collection, Evaluation  platformclient.Config
-	Reporting               platformclient.Config
+	// TemporalSecurity is TLS, mutual TLS or an API key for the Temporal
+	// connection (--temporal-tls*, --temporal-api-key-file).
+	TemporalSecurity       temporalconn.Security
+	Collection, Evaluation platformclient.Config
+	Reporting              platformclient.Config
 	// MaxConcurrentActivities bounds the scans one worker runs at once;
 	// MaxConcurrentWorkflowTasks the workflow tasks.
 	MaxConcurrentActivities, MaxConcurrentWorkflowTasks int
@@ -92,6 +96,7 @@ func DefaultConfig() Config {
 // RegisterFlags defines the worker's flags.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TemporalAddr, "temporal-address", c.TemporalAddr, "Temporal frontend host:port")
+	c.TemporalSecurity.RegisterFlags(fs)
 	fs.StringVar(&c.Namespace, "temporal-namespace", c.Namespace, "Temporal namespace of the sweeps")
 	c.Collection.RegisterFlags(fs, "collection", c.Collection.Addr)
 	c.Evaluation.RegisterFlags(fs, "evaluation", c.Evaluation.Addr)
@@ -184,8 +189,13 @@ func New(cfg Config, log *slog.Logger) (sdkworker.Worker, func(), error) {
 			log.Warn("no --temporal-key-file or DPSWEEP_TEMPORAL_KEY: workflow payloads are stored in the Temporal server unencrypted")
 		}
 		dc, fc := conv.Options()
-		tc, err = client.Dial(client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
-			Logger: tlog.NewStructuredLogger(log)})
+		opts := client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.Namespace, DataConverter: dc, FailureConverter: fc,
+			Logger: tlog.NewStructuredLogger(log)}
+		if err := cfg.TemporalSecurity.Apply(&opts); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		tc, err = client.Dial(opts)
 		if err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("--temporal-address %s: %w", cfg.TemporalAddr, err)
