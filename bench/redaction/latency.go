@@ -19,14 +19,35 @@ type latencyResult struct {
 	Target, Achieved float64
 	P50, P90, P99    time.Duration
 	Max              time.Duration
+	// SendP99 is the 99th percentile of how late the generator itself
+	// started requests (send time minus due time): the part of the
+	// latencies that is the load generator's, not the server's.
+	SendP99          time.Duration
 	Requests, Errors int64
+}
+
+// loadShape is how the open-loop client sends.
+type loadShape struct {
+	Conns int // connections, requests spread round-robin
+	// Workers is the number of goroutines that send; 0 starts a goroutine
+	// per request. With a pool a request waits for a free worker, and the
+	// wait counts in its latency.
+	Workers int
+}
+
+func (s loadShape) String() string {
+	if s.Workers == 0 {
+		return fmt.Sprintf("%d connections, a goroutine per request", s.Conns)
+	}
+	return fmt.Sprintf("%d connections, %d senders", s.Conns, s.Workers)
 }
 
 // openLoop sends Redact at a fixed rate (requests are started on schedule
 // whether or not earlier ones have returned, so queueing shows up in the
-// latencies) over conns connections for d, and reports latency percentiles.
-func openLoop(addr, text string, rate float64, d time.Duration, conns int) (latencyResult, error) {
-	clients := make([]redactionv1.RedactionServiceClient, conns)
+// latencies) for d, and reports latency percentiles measured from when each
+// request was due.
+func openLoop(addr, text string, rate float64, d time.Duration, shape loadShape) (latencyResult, error) {
+	clients := make([]redactionv1.RedactionServiceClient, shape.Conns)
 	for i := range clients {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -40,36 +61,58 @@ func openLoop(addr, text string, rate float64, d time.Duration, conns int) (late
 	}
 	n := int(rate * d.Seconds())
 	lat := make([]time.Duration, n)
+	late := make([]time.Duration, n)
 	var errs atomic.Int64
-	var wg sync.WaitGroup
 	req := &redactionv1.RedactRequest{Text: text}
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
+	due := func(i int) time.Time { return start.Add(time.Duration(i) * interval) }
+	call := func(i int) {
+		t := due(i)
+		late[i] = time.Since(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := clients[i%shape.Conns].Redact(ctx, req); err != nil {
+			errs.Add(1)
+		}
+		cancel()
+		// Latency from when the request was due, not when it was sent:
+		// a late start counts against the server (coordinated omission).
+		lat[i] = time.Since(t)
+	}
+	var wg sync.WaitGroup
+	var queue chan int
+	if shape.Workers > 0 {
+		queue = make(chan int, n)
+		for range shape.Workers {
+			wg.Go(func() {
+				for i := range queue {
+					call(i)
+				}
+			})
+		}
+	}
 	for i := 0; i < n; i++ {
-		due := start.Add(time.Duration(i) * interval)
-		if w := time.Until(due); w > 0 {
+		if w := time.Until(due(i)); w > 0 {
 			time.Sleep(w)
 		}
-		wg.Add(1)
-		go func(i int, due time.Time) {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if _, err := clients[i%conns].Redact(ctx, req); err != nil {
-				errs.Add(1)
-			}
-			// Latency from when the request was due, not when it was sent:
-			// a late start counts against the server (coordinated omission).
-			lat[i] = time.Since(due)
-		}(i, due)
+		if queue != nil {
+			queue <- i
+		} else {
+			wg.Go(func() { call(i) })
+		}
+	}
+	if queue != nil {
+		close(queue)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	pct := func(s []time.Duration, p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	slices.Sort(late)
 	return latencyResult{
 		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[len(lat)-1],
+		P50: pct(lat, 0.50), P90: pct(lat, 0.90), P99: pct(lat, 0.99), Max: lat[len(lat)-1],
+		SendP99:  pct(late, 0.99),
 		Requests: int64(n), Errors: errs.Load(),
 	}, nil
 }

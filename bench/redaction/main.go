@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +42,11 @@ func run(args []string) error {
 	ghz := fs.String("ghz", "", "ghz binary (latency, optional)")
 	rate := fs.Float64("rate", 5000, "requests per second (latency)")
 	dur := fs.Duration("duration", 30*time.Second, "load duration (latency)")
+	procs := fs.Int("server-procs", 0, "GOMAXPROCS of the started server; 0: the Go default, one per core (latency)")
+	lean := fs.Bool("lean", true, "load with the lean HTTP/2 client: an empty RPC, then Redact (latency)")
+	goClient := fs.Bool("go-client", true, "load with the gRPC-Go client (latency)")
+	conns := fs.Int("conns", 4, "connections of the open-loop client (latency, sustained)")
+	workers := fs.Int("workers", 0, "sending goroutines of the open-loop client; 0: one per request (latency, sustained)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,12 +60,12 @@ func run(args []string) error {
 		if *srv == "" {
 			return errors.New("sustained needs -server")
 		}
-		return sustained(*srv, *rate, *dur)
+		return sustained(*srv, *rate, *dur, loadShape{*conns, *workers})
 	case "latency":
 		if *srv == "" && *addr == "" {
 			return errors.New("latency needs -server or -addr")
 		}
-		return latency(*srv, *addr, *ghz, *rate, *dur)
+		return latency(*srv, *addr, *ghz, *rate, *dur, loadShape{*conns, *workers}, *procs, *lean, *goClient)
 	}
 	return errors.New("usage: redaction [flags] throughput|latency|sustained")
 }
@@ -197,24 +204,31 @@ func recallGitleaks(report, text string, planted []string) (float64, error) {
 	return float64(found) / float64(len(planted)), nil
 }
 
-// latency starts the redaction server, loads it with 1 KiB texts at rate
-// for d with the open-loop client and, when given, with ghz.
-func latency(server, addr, ghz string, rate float64, d time.Duration) error {
+// latency starts the redaction server (with GOMAXPROCS=procs when procs
+// > 0), or uses the one at addr, and loads it with 1 KiB texts at rate for
+// d: an empty RPC first, then Redact from each load generator in turn.
+func latency(server, addr, ghz string, rate float64, d time.Duration, shape loadShape, procs int, lean, goClient bool) error {
+	pid := 0
 	if addr == "" {
-		a, _, stop, err := startServer(server)
+		var env []string
+		if procs > 0 {
+			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", procs))
+		}
+		a, p, stop, err := startServer(server, env...)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		addr = a
+		addr, pid = a, p
 	}
-	return load(addr, filepath.Base(server), ghz, rate, d)
+	return load(addr, pid, ghz, rate, d, shape, procs, lean, goClient)
 }
 
 // startServer runs the redaction binary on a free port and returns its
 // address and process ID.
-func startServer(server string) (string, int, func(), error) {
+func startServer(server string, env ...string) (string, int, func(), error) {
 	cmd := exec.Command(server, "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "json")
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return "", 0, nil, err
@@ -239,29 +253,82 @@ func startServer(server string) (string, int, func(), error) {
 	return addr, cmd.Process.Pid, stop, nil
 }
 
-// load runs the open-loop client, and ghz when given, against addr.
-func load(addr, name, ghz string, rate float64, d time.Duration) error {
+// load runs each load generator against addr in turn and prints a table
+// row for each, with the CPU time per request of the server (when pid is
+// known) and of the generator.
+func load(addr string, pid int, ghz string, rate float64, d time.Duration, shape loadShape, procs int, lean, goClient bool) error {
 	text := oneKiB()
-	fmt.Printf("Redact latency, 1 KiB texts (log lines with an e-mail, an IP and an access key each), server %s on 127.0.0.1\n\n", name)
-	fmt.Println("| load generator | target rps | achieved rps | p50 | p90 | p99 | max | errors |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
-	res, err := openLoop(addr, text, rate, d, 4)
-	if err != nil {
-		return err
+	server := "the server's GOMAXPROCS: the machine's 2 cores"
+	if procs > 0 {
+		server = fmt.Sprintf("the server with GOMAXPROCS=%d", procs)
 	}
-	fmt.Printf("| open-loop Go client (4 connections) | %.0f | %.0f | %s | %s | %s | %s | %d |\n", res.Target, res.Achieved, ms(res.P50), ms(res.P90), ms(res.P99), ms(res.Max), res.Errors)
-	if ghz == "" {
-		return nil
+	fmt.Printf("1 KiB texts (log lines with an e-mail, an IP and an access key each), %s, on 127.0.0.1; latency from when each request was due\n\n", server)
+	fmt.Println("| RPC, load generator | target rps | achieved rps | p50 | p90 | p99 | max | errors | sender late, p99 | server CPU per request | generator CPU per request |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	type run struct {
+		name string
+		do   func() (latencyResult, time.Duration, error) // result and the generator's CPU time
 	}
+	self := func(f func() (latencyResult, error)) func() (latencyResult, time.Duration, error) {
+		return func() (latencyResult, time.Duration, error) {
+			c0 := selfCPU()
+			r, err := f()
+			return r, selfCPU() - c0, err
+		}
+	}
+	var runs []run
+	if lean {
+		runs = append(runs,
+			run{fmt.Sprintf("Health.Check (empty), lean HTTP/2 client, %d connections", shape.Conns), self(func() (latencyResult, error) {
+				return h2HealthOpenLoop(addr, rate, d, shape.Conns)
+			})},
+			run{fmt.Sprintf("Redact, lean HTTP/2 client, %d connections", shape.Conns), self(func() (latencyResult, error) {
+				return h2OpenLoop(addr, text, rate, d, shape.Conns)
+			})})
+	}
+	if goClient {
+		runs = append(runs, run{"Redact, gRPC-Go client, " + shape.String(), self(func() (latencyResult, error) {
+			return openLoop(addr, text, rate, d, shape)
+		})})
+	}
+	if ghz != "" {
+		runs = append(runs, run{"Redact, ghz (50 workers, 4 connections)", func() (latencyResult, time.Duration, error) {
+			return runGhz(ghz, addr, text, rate, d)
+		}})
+	}
+	for _, r := range runs {
+		s0 := procCPU(pid)
+		res, gen, err := r.do()
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+		srv := "—"
+		if pid > 0 {
+			srv = us(procCPU(pid)-s0, res.Requests)
+		}
+		late := "—"
+		if res.SendP99 > 0 {
+			late = ms(res.SendP99)
+		}
+		fmt.Printf("| %s | %.0f | %.0f | %s | %s | %s | %s | %d | %s | %s | %s |\n", r.name, res.Target, res.Achieved, ms(res.P50), ms(res.P90), ms(res.P99),
+			ms(res.Max), res.Errors, late, srv, us(gen, res.Requests))
+	}
+	return nil
+}
+
+// runGhz loads addr with ghz and returns its result and CPU time.
+func runGhz(ghz, addr, text string, rate float64, d time.Duration) (latencyResult, time.Duration, error) {
 	data, err := json.Marshal(map[string]string{"text": text})
 	if err != nil {
-		return err
+		return latencyResult{}, 0, err
 	}
-	out, err := exec.Command(ghz, "--insecure", "--call", "dpsweep.redaction.v1.RedactionService.Redact", "-d", string(data),
-		"--rps", fmt.Sprint(int(rate)), "--duration", d.String(), "--concurrency", "50", "--connections", "4", "--format", "json", addr).Output()
+	cmd := exec.Command(ghz, "--insecure", "--call", "dpsweep.redaction.v1.RedactionService.Redact", "-d", string(data),
+		"--rps", fmt.Sprint(int(rate)), "--duration", d.String(), "--concurrency", "50", "--connections", "4", "--format", "json", addr)
+	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("ghz: %w", err)
+		return latencyResult{}, 0, fmt.Errorf("ghz: %w", err)
 	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	var rep struct {
 		RPS     float64 `json:"rps"`
 		Count   int64   `json:"count"`
@@ -273,7 +340,7 @@ func load(addr, name, ghz string, rate float64, d time.Duration) error {
 		Errors map[string]int64 `json:"errorDistribution"`
 	}
 	if err := json.Unmarshal(out, &rep); err != nil {
-		return fmt.Errorf("ghz report: %w", err)
+		return latencyResult{}, 0, fmt.Errorf("ghz report: %w", err)
 	}
 	p := map[int]time.Duration{}
 	for _, x := range rep.Dist {
@@ -283,8 +350,42 @@ func load(addr, name, ghz string, rate float64, d time.Duration) error {
 	for _, n := range rep.Errors {
 		errs += n
 	}
-	fmt.Printf("| ghz (50 workers, 4 connections) | %.0f | %.0f | %s | %s | %s | %s | %d |\n", rate, rep.RPS, ms(p[50]), ms(p[90]), ms(p[99]), ms(time.Duration(rep.Slowest)), errs)
-	return nil
+	// ghz measures from when a request was sent, not when it was due.
+	return latencyResult{Target: rate, Achieved: rep.RPS, P50: p[50], P90: p[90], P99: p[99], Max: time.Duration(rep.Slowest),
+		Requests: rep.Count, Errors: errs}, cpu, nil
+}
+
+// selfCPU is this process's user and system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is a process's user and system CPU time so far (Linux /proc), or
+// zero.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+func us(d time.Duration, n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(n))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

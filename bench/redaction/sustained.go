@@ -13,7 +13,7 @@ import (
 // at rate for d, minute by minute, printing each minute's latency
 // percentiles, errors and the server's resident set size. Any error fails
 // the run.
-func sustained(server string, rate float64, d time.Duration) error {
+func sustained(server string, rate float64, d time.Duration, shape loadShape) error {
 	addr, pid, stop, err := startServer(server)
 	if err != nil {
 		return err
@@ -33,7 +33,7 @@ func sustained(server string, rate float64, d time.Duration) error {
 	for m := 1; d > 0; m++ {
 		step := min(d, time.Minute)
 		d -= step
-		res, err := openLoop(addr, text, rate, step, 4)
+		res, err := openLoop(addr, text, rate, step, shape)
 		if err != nil {
 			return err
 		}

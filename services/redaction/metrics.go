@@ -1,6 +1,8 @@
 package redaction
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dpsweep/dpsweep/services/platform/telemetry"
@@ -28,11 +30,23 @@ func init() {
 	telemetry.MustRegister(detectorHits, textsScanned, bytesScanned)
 }
 
+// hitCounters caches detectorHits' children by label pair: the pairs are
+// the engine's catalogue, and looking a child up by its labels hashes them
+// on every finding.
+var hitCounters sync.Map // hitKey -> prometheus.Counter
+
+type hitKey struct{ entity, detector string }
+
 // countScan records one scanned text and its findings.
 func countScan(text string, fs []engine.Finding) {
 	textsScanned.Inc()
 	bytesScanned.Add(float64(len(text)))
 	for _, f := range fs {
-		detectorHits.WithLabelValues(f.Entity, f.Detector).Inc()
+		k := hitKey{f.Entity, f.Detector}
+		c, ok := hitCounters.Load(k)
+		if !ok {
+			c, _ = hitCounters.LoadOrStore(k, detectorHits.WithLabelValues(f.Entity, f.Detector))
+		}
+		c.(prometheus.Counter).Inc()
 	}
 }

@@ -171,15 +171,29 @@ func fromCategory(c engine.Category) redactionv1.EntityCategory {
 }
 
 func toFinding(f engine.Finding) *redactionv1.Finding {
-	return &redactionv1.Finding{
-		EntityType:  f.Entity,
-		Category:    fromCategory(f.Category),
-		Confidence:  redactionv1.Confidence(f.Confidence),
-		Detector:    f.Detector,
-		Utf8:        &redactionv1.Span{Start: uint32(f.UTF8.Start), End: uint32(f.UTF8.End)},
-		CodePoints:  &redactionv1.Span{Start: uint32(f.CodePoints.Start), End: uint32(f.CodePoints.End)},
-		Utf16:       &redactionv1.Span{Start: uint32(f.UTF16.Start), End: uint32(f.UTF16.End)},
-		Fingerprint: f.Fingerprint,
-		Operator:    fromOperator(f.Operator),
+	return toFindings([]engine.Finding{f})[0]
+}
+
+// toFindings converts findings with one allocation for the messages and one
+// for their spans, not four per finding.
+func toFindings(fs []engine.Finding) []*redactionv1.Finding {
+	out := make([]*redactionv1.Finding, len(fs))
+	msgs := make([]redactionv1.Finding, len(fs))
+	spans := make([]redactionv1.Span, 3*len(fs))
+	for i, f := range fs {
+		u8, cp, u16 := &spans[3*i], &spans[3*i+1], &spans[3*i+2]
+		u8.Start, u8.End = uint32(f.UTF8.Start), uint32(f.UTF8.End)
+		cp.Start, cp.End = uint32(f.CodePoints.Start), uint32(f.CodePoints.End)
+		u16.Start, u16.End = uint32(f.UTF16.Start), uint32(f.UTF16.End)
+		m := &msgs[i]
+		m.EntityType = f.Entity
+		m.Category = fromCategory(f.Category)
+		m.Confidence = redactionv1.Confidence(f.Confidence)
+		m.Detector = f.Detector
+		m.Utf8, m.CodePoints, m.Utf16 = u8, cp, u16
+		m.Fingerprint = f.Fingerprint
+		m.Operator = fromOperator(f.Operator)
+		out[i] = m
 	}
+	return out
 }

@@ -147,11 +147,7 @@ func (s *Service) redact(text string, p *engine.Policy) (*redactionv1.RedactResp
 		return nil, status.Errorf(codes.FailedPrecondition, "redact: %v", err)
 	}
 	countScan(text, fs)
-	resp := &redactionv1.RedactResponse{RedactedText: out, Findings: make([]*redactionv1.Finding, len(fs))}
-	for i, f := range fs {
-		resp.Findings[i] = toFinding(f)
-	}
-	return resp, nil
+	return &redactionv1.RedactResponse{RedactedText: out, Findings: toFindings(fs)}, nil
 }
 
 // Redact scrubs one text.
@@ -226,11 +222,7 @@ func (s *Service) Detect(_ context.Context, req *redactionv1.DetectRequest) (*re
 	}
 	fs := s.redactor.Detect(req.GetText(), p)
 	countScan(req.GetText(), fs)
-	resp := &redactionv1.DetectResponse{Findings: make([]*redactionv1.Finding, len(fs))}
-	for i, f := range fs {
-		resp.Findings[i] = toFinding(f)
-	}
-	return resp, nil
+	return &redactionv1.DetectResponse{Findings: toFindings(fs)}, nil
 }
 
 // page returns the slice of sorted names after token, at most size long,

@@ -291,7 +291,6 @@ func propagate(dst []Match, base int, text string) []Match {
 	if len(byPrefix) == 0 {
 		return dst
 	}
-	var extra []Match
 	var k uint64
 	for i := 0; i < len(text); i++ {
 		k = (k<<8 | uint64(text[i])) & mask
@@ -307,26 +306,21 @@ func propagate(dst []Match, base int, text string) []Match {
 			if st < 0 || st == m.Start || !strings.HasPrefix(text[st:], text[m.Start:m.End]) {
 				continue
 			}
-			r := m
-			r.Start, r.End = st, st+(m.End-m.Start)
-			r.Detector = m.Detector + "/repeat"
-			r.priority = 0
-			extra = append(extra, r)
+			dst = append(dst, repeatOf(m, st))
 		}
 	}
-	if len(extra) == 0 {
+	if len(dst) == base+len(found) {
 		return dst
 	}
 	// Repeats never displace a direct detection: they have the lowest priority.
-	all := append(append([]Match(nil), found...), extra...)
-	return resolve(dst[:base], all)
+	return resolve(dst[:base], dst[base:])
 }
 
 // propagateFew is propagate for a handful of values: a direct search per
 // value, with no tables to build.
 func propagateFew(dst []Match, base int, text string) []Match {
 	found := dst[base:]
-	var extra []Match
+	n := len(dst)
 	for k, m := range found {
 		v := text[m.Start:m.End]
 		if len(v) < minRepeatLen {
@@ -352,18 +346,36 @@ func propagateFew(dst []Match, base int, text string) []Match {
 			if st == m.Start {
 				continue
 			}
-			r := m
-			r.Start, r.End = st, st+len(v)
-			r.Detector = m.Detector + "/repeat"
-			r.priority = 0
-			extra = append(extra, r)
+			dst = append(dst, repeatOf(m, st))
 		}
 	}
-	if len(extra) == 0 {
+	if len(dst) == n {
 		return dst
 	}
-	all := append(append([]Match(nil), found...), extra...)
-	return resolve(dst[:base], all)
+	return resolve(dst[:base], dst[base:])
+}
+
+// repeatOf is m's value found again at start: the same entity from the
+// detector's "/repeat" variant, at the lowest priority, so that a repeat
+// never displaces a direct detection.
+func repeatOf(m Match, start int) Match {
+	r := m
+	r.Start, r.End = start, start+(m.End-m.Start)
+	r.Detector = repeatName(m.Detector)
+	r.priority = 0
+	return r
+}
+
+// repeatNames interns "<detector>/repeat": one string per detector, not one
+// per repeat.
+var repeatNames sync.Map
+
+func repeatName(detector string) string {
+	if v, ok := repeatNames.Load(detector); ok {
+		return v.(string)
+	}
+	v, _ := repeatNames.LoadOrStore(detector, detector+"/repeat")
+	return v.(string)
 }
 
 // scan is the state of one Detect call, pooled.
@@ -418,7 +430,9 @@ func better(a, b *Match) bool {
 }
 
 // resolve appends to dst the matches of ms that survive overlap resolution,
-// sorted by start: of two overlapping matches the better one stays.
+// sorted by start: of two overlapping matches the better one stays. ms may
+// be the tail of dst's own array (dst[len(dst):cap]): the result is a
+// subsequence of ms, written in place, never ahead of where it is read.
 func resolve(dst []Match, ms []Match) []Match {
 	if len(ms) == 0 {
 		return dst

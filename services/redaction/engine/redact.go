@@ -249,10 +249,13 @@ var ErrNoKeys = errors.New("the hash and encrypt operators need keys")
 
 // Detect returns the findings of text under p, without changing it.
 func (r *Redactor) Detect(text string, p *Policy) []Finding {
-	ms := r.filter(r.Engine.Detect(nil, text), p)
+	buf := matchBufs.Get().(*[]Match)
+	defer putMatches(buf)
+	*buf = r.Engine.Detect((*buf)[:0], text)
+	ms := r.filter(*buf, p)
 	fs := make([]Finding, len(ms))
 	for i, m := range ms {
-		fs[i] = r.finding(text, m, 0)
+		fs[i] = r.findingOnce(text, ms[:i], fs[:i], m, 0)
 	}
 	fillOffsets(text, fs)
 	return fs
@@ -261,7 +264,10 @@ func (r *Redactor) Detect(text string, p *Policy) []Finding {
 // Redact scrubs text under p and reports what it found. Offsets in the
 // findings refer to the input text.
 func (r *Redactor) Redact(text string, p *Policy) (string, []Finding, error) {
-	ms := r.filter(r.Engine.Detect(nil, text), p)
+	buf := matchBufs.Get().(*[]Match)
+	defer putMatches(buf)
+	*buf = r.Engine.Detect((*buf)[:0], text)
+	ms := r.filter(*buf, p)
 	if len(ms) == 0 {
 		return text, nil, nil
 	}
@@ -271,7 +277,7 @@ func (r *Redactor) Redact(text string, p *Policy) (string, []Finding, error) {
 	last := 0
 	for i, m := range ms {
 		oc := p.operatorFor(m.Entity)
-		fs[i] = r.finding(text, m, oc.Operator)
+		fs[i] = r.findingOnce(text, ms[:i], fs[:i], m, oc.Operator)
 		b.WriteString(text[last:m.Start])
 		if err := r.apply(&b, oc, m.Entity, text[m.Start:m.End]); err != nil {
 			return "", nil, err
@@ -281,6 +287,17 @@ func (r *Redactor) Redact(text string, p *Policy) (string, []Finding, error) {
 	b.WriteString(text[last:])
 	fillOffsets(text, fs)
 	return b.String(), fs, nil
+}
+
+// matchBufs holds the detection buffers of Detect and Redact, which never
+// return their matches (findings copy what they need).
+var matchBufs = sync.Pool{New: func() any { return new([]Match) }}
+
+// putMatches returns a buffer to matchBufs unless a huge text grew it.
+func putMatches(buf *[]Match) {
+	if cap(*buf) <= 4096 {
+		matchBufs.Put(buf)
+	}
 }
 
 func (r *Redactor) filter(ms []Match, p *Policy) []Match {
@@ -294,12 +311,24 @@ func (r *Redactor) filter(ms []Match, p *Policy) []Match {
 	return out
 }
 
-func (r *Redactor) finding(text string, m Match, op Operator) Finding {
+// findingOnce is the finding of m, the i-th match, given the findings of
+// earlier (the matches before it): a value repeated through a text is
+// fingerprinted once, looking back over a bounded number of findings so
+// that the work stays linear.
+func (r *Redactor) findingOnce(text string, earlier []Match, prev []Finding, m Match, op Operator) Finding {
 	f := Finding{Entity: m.Entity, Detector: m.Detector, Category: m.Category, Confidence: m.Confidence,
 		UTF8: Span{m.Start, m.End}, Operator: op}
-	if r.Keys != nil {
-		f.Fingerprint = r.Keys.Fingerprint(text[m.Start:m.End])
+	if r.Keys == nil {
+		return f
 	}
+	v := text[m.Start:m.End]
+	for j := len(prev) - 1; j >= 0 && j >= len(prev)-32; j-- {
+		if o := earlier[j]; o.End-o.Start == len(v) && text[o.Start:o.End] == v {
+			f.Fingerprint = prev[j].Fingerprint
+			return f
+		}
+	}
+	f.Fingerprint = r.Keys.Fingerprint(v)
 	return f
 }
 

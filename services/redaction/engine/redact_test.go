@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -186,5 +187,44 @@ func TestNewKeysRejectsShortKeys(t *testing.T) {
 	}
 	if _, err := NewKeys(make([]byte, 32), make([]byte, 16)); err == nil {
 		t.Error("16-byte encryption key accepted")
+	}
+}
+
+// A value repeated through a text is fingerprinted once and reused; every
+// finding still carries the fingerprint of its own value, including a
+// repeat further back than the look-back window.
+func TestFingerprintsOfRepeatedValues(t *testing.T) {
+	t.Parallel()
+	r := &Redactor{Engine: New(), Keys: testKeys(t)}
+	var b strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&b, "user%02d@example.org key AKIA2OGYBAH6STMMNXNN; ", i)
+	}
+	text := b.String()
+	for _, detect := range []bool{true, false} {
+		var fs []Finding
+		if detect {
+			fs = r.Detect(text, &Policy{})
+		} else {
+			var err error
+			if _, fs, err = r.Redact(text, &Policy{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(fs) != 80 {
+			t.Fatalf("detect=%v: %d findings, want 80", detect, len(fs))
+		}
+		for _, f := range fs {
+			v := text[f.UTF8.Start:f.UTF8.End]
+			if want := r.Keys.Fingerprint(v); f.Fingerprint != want {
+				t.Errorf("detect=%v: %q at %d: fingerprint %q, want %q", detect, v, f.UTF8.Start, f.Fingerprint, want)
+			}
+		}
+		if fs[0].Fingerprint == fs[2].Fingerprint || fs[1].Fingerprint != fs[79].Fingerprint {
+			t.Errorf("detect=%v: distinct values share a fingerprint or one value has two", detect)
+		}
+	}
+	if _, fs, err := (&Redactor{Engine: r.Engine}).Redact(text, &Policy{}); err != nil || fs[0].Fingerprint != "" {
+		t.Errorf("without keys: err %v, fingerprint %q", err, fs[0].Fingerprint)
 	}
 }
