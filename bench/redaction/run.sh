@@ -4,6 +4,7 @@
 # pinned tools through the Go module proxy into .cache/tools.
 #   bench/redaction/run.sh              # both, 16 MiB corpora, 30 s of load
 #   SIZE=4 DURATION=10s bench/redaction/run.sh
+#   SERVER_PROCS=1 bench/redaction/run.sh    # the server with GOMAXPROCS=1
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -22,11 +23,11 @@ if [ ! -x "$ghz" ]; then
 fi
 bin=$(mktemp -d); trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/" ./cmd/dpsweep ./services/redaction/cmd/dpsweep-redaction ./bench/redaction
-echo "== go test -bench (engine, single core)"
-go test -run '^$' -bench . -benchtime 2s -cpu 1 ./services/redaction/engine/ | grep -E '^Benchmark'
+echo "== go test -bench (engine and the service's part of a call, single core)"
+go test -run '^$' -bench . -benchtime 2s -cpu 1 ./services/redaction/engine/ ./services/redaction/ | grep -E '^Benchmark'
 echo
 echo "== throughput against gitleaks $GITLEAKS_VERSION"
 "$bin/redaction" -size "${SIZE:-16}" -gitleaks "$gitleaks" -dpsweep "$bin/dpsweep" throughput
 echo
 echo "== Redact latency"
-"$bin/redaction" -server "$bin/dpsweep-redaction" -ghz "$ghz" -rate "${RATE:-5000}" -duration "${DURATION:-30s}" latency
+"$bin/redaction" -server "$bin/dpsweep-redaction" -ghz "$ghz" -rate "${RATE:-5000}" -duration "${DURATION:-30s}" -server-procs "${SERVER_PROCS:-0}" latency

@@ -322,7 +322,7 @@ func (r *Redactor) findingOnce(text string, earlier []Match, prev []Finding, m M
 		return f
 	}
 	v := text[m.Start:m.End]
-	for j := len(prev) - 1; j >= 0 && j >= len(prev)-32; j-- {
+	for j := len(prev) - 1; j >= 0 && j >= len(prev)-8; j-- {
 		if o := earlier[j]; o.End-o.Start == len(v) && text[o.Start:o.End] == v {
 			f.Fingerprint = prev[j].Fingerprint
 			return f

@@ -197,7 +197,7 @@ func TestFingerprintsOfRepeatedValues(t *testing.T) {
 	t.Parallel()
 	r := &Redactor{Engine: New(), Keys: testKeys(t)}
 	var b strings.Builder
-	for i := range 40 {
+	for i := range 40 { // the key repeats 2 findings back; user00 never again
 		fmt.Fprintf(&b, "user%02d@example.org key AKIA2OGYBAH6STMMNXNN; ", i)
 	}
 	text := b.String()
