@@ -80,11 +80,18 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	return s, nil
 }
 
-// Close stops the simulator.
+// Close stops the simulator: calls in flight get up to 2 seconds to finish,
+// then every connection is closed, so that when Close returns no connection
+// of the simulator is left open (Shutdown alone leaves a connection that
+// has not sent a request open for 5 seconds).
 func (s *Sim) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	if cerr := s.srv.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Wait returns when the server has stopped.

@@ -199,6 +199,13 @@ func TestFaultThrottling(t *testing.T) {
 	for _, c := range s.sim.Server.Counts() {
 		calls += c
 	}
-	t.Logf("sweep under 10%% throttling and 1%% 5xx took %v; %d simulator calls; %d findings, exactly those expected; worker: %v",
-		time.Since(begin).Round(time.Millisecond), calls, n, countAttempts(s.logs("worker")))
+	// The faults fired: about a tenth of the calls were throttled (half of
+	// that is far outside chance), and the sweep still found exactly what
+	// was expected.
+	inj := s.sim.Server.Injected()
+	if inj.Throttled*20 < calls {
+		t.Errorf("%d of %d calls throttled; want about 10%%", inj.Throttled, calls)
+	}
+	t.Logf("sweep under 10%% throttling and 1%% 5xx took %v; %d simulator calls, %d throttled, %d answered 5xx; %d findings, exactly those expected; worker: %v",
+		time.Since(begin).Round(time.Millisecond), calls, inj.Throttled, inj.ServerErrors, n, countAttempts(s.logs("worker")))
 }

@@ -81,13 +81,16 @@ func (s *Server) injectFaults(c *Call) error {
 	}
 	for _, d := range f.Deny {
 		if d.matches(c) {
+			s.denied.Add(1)
 			return accessDenied(c)
 		}
 	}
 	if f.ThrottleRate > 0 && rand.Float64() < f.ThrottleRate {
+		s.throttled.Add(1)
 		return throttled(c)
 	}
 	if f.ServerErrorRate > 0 && rand.Float64() < f.ServerErrorRate {
+		s.serverErrors.Add(1)
 		code := "InternalFailure"
 		if c.proto == protoRESTXML || c.proto == protoEC2 {
 			code = "InternalError"

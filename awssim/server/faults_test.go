@@ -62,6 +62,15 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 	if calls <= 20 {
 		t.Fatalf("ListUsers was called %d times for 20 successes; want retries counted", calls)
 	}
+	// Every call either succeeded (80) or was answered with a fault counted as injected.
+	var all int64
+	for _, v := range s.Counts() {
+		all += v
+	}
+	inj := s.Injected()
+	if inj.Throttled == 0 || inj.ServerErrors+inj.Throttled != all-80 || inj.Denied != 0 {
+		t.Fatalf("%d calls for 80 successes, injected %+v; want the difference injected, throttles among them", all, inj)
+	}
 	// Without retries the error surfaces with the protocol's code.
 	s.SetFaults(Faults{ThrottleRate: 1})
 	codes := map[string]string{}
@@ -73,6 +82,9 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 	codes["rest-xml"] = apiCode(err)
 	_, err = sar.NewFromConfig(cfg(url, optin, "ap-east-1")).ListApplications(ctx(t), &sar.ListApplicationsInput{})
 	codes["rest-json"] = apiCode(err)
+	if got := s.Injected().Throttled - inj.Throttled; got != 4 {
+		t.Errorf("4 calls throttled, %d counted", got)
+	}
 	want := map[string]string{"query": "Throttling", "json": "TooManyRequestsException", "rest-xml": "SlowDown", "rest-json": "TooManyRequestsException"}
 	for p, c := range want {
 		if codes[p] != c {
@@ -83,10 +95,13 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 
 func TestAccessDeniedAndDisabledRegion(t *testing.T) {
 	t.Parallel()
-	_, url := sim(t, testWorld(t), Options{Faults: Faults{Deny: []DenyRule{{Account: member, Operation: "s3:GetBucket*"}}}})
+	s, url := sim(t, testWorld(t), Options{Faults: Faults{Deny: []DenyRule{{Account: member, Operation: "s3:GetBucket*"}}}})
 	c := s3client(url, member, "us-east-1")
 	if _, err := c.GetBucketPolicy(ctx(t), &s3.GetBucketPolicyInput{Bucket: aws.String("prod-logs")}); apiCode(err) != "AccessDenied" {
 		t.Fatalf("denied operation: %v", err)
+	}
+	if inj := s.Injected(); inj != (InjectedFaults{Denied: 1}) {
+		t.Errorf("injected %+v, want one denial", inj)
 	}
 	if _, err := c.ListBuckets(ctx(t), &s3.ListBucketsInput{}); err != nil {
 		t.Fatalf("other operations still work: %v", err)

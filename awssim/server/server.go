@@ -54,6 +54,9 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*Principal // ASIA access key -> session
 	counts   map[CountKey]int64
+
+	// Faults injected so far, by kind.
+	throttled, serverErrors, denied atomic.Int64
 }
 
 // New builds a server over an indexed world.
@@ -93,11 +96,27 @@ func (s *Server) Counts() map[CountKey]int64 {
 	return out
 }
 
+// InjectedFaults counts the calls answered with an injected fault.
+type InjectedFaults struct {
+	Throttled    int64 // the protocol's throttling error (ThrottleRate)
+	ServerErrors int64 // a 5xx (ServerErrorRate)
+	Denied       int64 // AccessDenied from a Deny rule
+}
+
+// Injected returns how many calls were answered with each kind of injected
+// fault since the server started or ResetCounts.
+func (s *Server) Injected() InjectedFaults {
+	return InjectedFaults{Throttled: s.throttled.Load(), ServerErrors: s.serverErrors.Load(), Denied: s.denied.Load()}
+}
+
 // ResetCounts zeroes the counters.
 func (s *Server) ResetCounts() {
 	s.mu.Lock()
 	s.counts = map[CountKey]int64{}
 	s.mu.Unlock()
+	s.throttled.Store(0)
+	s.serverErrors.Store(0)
+	s.denied.Store(0)
 }
 
 func (s *Server) count(k CountKey) {

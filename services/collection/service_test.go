@@ -35,6 +35,9 @@ func serve(t *testing.T) (collectionv1.CollectionServiceClient, *awssim.Sim) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stopped before the test ends, not when the context's goroutine gets
+	// to it: goleak checks for the simulator's connections right after.
+	t.Cleanup(func() { _ = sim.Close() })
 	ak, sk := sim.Credentials()
 	cfg := DefaultConfig()
 	cfg.EndpointURL, cfg.RequestsPerSecond = sim.URL, 1000

@@ -474,6 +474,9 @@ func newSimEnv(t *testing.T, edit ...func(*Config)) *simEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stopped before the test ends, not when the context's goroutine gets
+	// to it: goleak checks for the simulator's connections right after.
+	t.Cleanup(func() { _ = sim.Close() })
 	ak, sk := sim.Credentials()
 	creds := credentials.NewStaticCredentialsProvider(ak, sk, "")
 	cfg := localConfig(t, filepath.Join(t.TempDir(), "findings.db"))
