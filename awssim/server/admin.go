@@ -10,6 +10,7 @@ import (
 //
 //	GET  /_sim/faults          the current faults (JSON)
 //	PUT  /_sim/faults          replace them
+//	GET  /_sim/faults/injected calls answered with an injected fault, by kind
 //	GET  /_sim/counters        calls per service, operation, account and region
 //	POST /_sim/counters/reset  zero the counters
 //	GET  /_sim/credentials?account=ID   that account's root credentials
@@ -26,6 +27,8 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetFaults(f)
 		_ = json.NewEncoder(w).Encode(f)
+	case r.URL.Path == "/_sim/faults/injected" && r.Method == http.MethodGet:
+		_ = json.NewEncoder(w).Encode(s.Injected())
 	case r.URL.Path == "/_sim/counters" && r.Method == http.MethodGet:
 		type row struct {
 			Service, Operation, Account, Region string
@@ -49,7 +52,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			return a.Region < b.Region
 		})
 		_ = json.NewEncoder(w).Encode(rows)
-	case r.URL.Path == "/_sim/counters/reset" && r.Method == http.MethodPost:
+	case r.URL.Path == "/_sim/counters/reset" && r.Method == http.MethodPost: // and the injected faults
 		s.ResetCounts()
 		_, _ = w.Write([]byte("{}\n"))
 	case r.URL.Path == "/_sim/credentials" && r.Method == http.MethodGet:

@@ -98,9 +98,9 @@ func (s *Server) Counts() map[CountKey]int64 {
 
 // InjectedFaults counts the calls answered with an injected fault.
 type InjectedFaults struct {
-	Throttled    int64 // the protocol's throttling error (ThrottleRate)
-	ServerErrors int64 // a 5xx (ServerErrorRate)
-	Denied       int64 // AccessDenied from a Deny rule
+	Throttled    int64 `json:"throttled"`     // the protocol's throttling error (ThrottleRate)
+	ServerErrors int64 `json:"server_errors"` // a 5xx (ServerErrorRate)
+	Denied       int64 `json:"denied"`        // AccessDenied from a Deny rule
 }
 
 // Injected returns how many calls were answered with each kind of injected
