@@ -224,11 +224,10 @@ func h2Load(addr, path string, msg []byte, check func([]byte) error, rate float6
 	}
 	slices.Sort(ok)
 	slices.Sort(late)
-	pct := func(s []time.Duration, p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
 	return latencyResult{
 		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
-		P50: pct(ok, 0.50), P90: pct(ok, 0.90), P99: pct(ok, 0.99), Max: ok[len(ok)-1],
-		SendP99:  pct(late, 0.99),
+		P50: percentile(ok, 0.50), P90: percentile(ok, 0.90), P99: percentile(ok, 0.99), Max: ok[len(ok)-1],
+		SendP99:  percentile(late, 0.99),
 		Requests: int64(n), Errors: errs + missing,
 	}, nil
 }

@@ -26,28 +26,12 @@ type latencyResult struct {
 	Requests, Errors int64
 }
 
-// loadShape is how the open-loop client sends.
-type loadShape struct {
-	Conns int // connections, requests spread round-robin
-	// Workers is the number of goroutines that send; 0 starts a goroutine
-	// per request. With a pool a request waits for a free worker, and the
-	// wait counts in its latency.
-	Workers int
-}
-
-func (s loadShape) String() string {
-	if s.Workers == 0 {
-		return fmt.Sprintf("%d connections, a goroutine per request", s.Conns)
-	}
-	return fmt.Sprintf("%d connections, %d senders", s.Conns, s.Workers)
-}
-
 // openLoop sends Redact at a fixed rate (requests are started on schedule
 // whether or not earlier ones have returned, so queueing shows up in the
 // latencies) for d, and reports latency percentiles measured from when each
 // request was due.
-func openLoop(addr, text string, rate float64, d time.Duration, shape loadShape) (latencyResult, error) {
-	clients := make([]redactionv1.RedactionServiceClient, shape.Conns)
+func openLoop(addr, text string, rate float64, d time.Duration, conns int) (latencyResult, error) {
+	clients := make([]redactionv1.RedactionServiceClient, conns)
 	for i := range clients {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -71,7 +55,7 @@ func openLoop(addr, text string, rate float64, d time.Duration, shape loadShape)
 		t := due(i)
 		late[i] = time.Since(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := clients[i%shape.Conns].Redact(ctx, req); err != nil {
+		if _, err := clients[i%conns].Redact(ctx, req); err != nil {
 			errs.Add(1)
 		}
 		cancel()
@@ -80,39 +64,25 @@ func openLoop(addr, text string, rate float64, d time.Duration, shape loadShape)
 		lat[i] = time.Since(t)
 	}
 	var wg sync.WaitGroup
-	var queue chan int
-	if shape.Workers > 0 {
-		queue = make(chan int, n)
-		for range shape.Workers {
-			wg.Go(func() {
-				for i := range queue {
-					call(i)
-				}
-			})
-		}
-	}
 	for i := 0; i < n; i++ {
 		if w := time.Until(due(i)); w > 0 {
 			time.Sleep(w)
 		}
-		if queue != nil {
-			queue <- i
-		} else {
-			wg.Go(func() { call(i) })
-		}
-	}
-	if queue != nil {
-		close(queue)
+		wg.Go(func() { call(i) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	pct := func(s []time.Duration, p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
 	slices.Sort(lat)
 	slices.Sort(late)
 	return latencyResult{
 		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
-		P50: pct(lat, 0.50), P90: pct(lat, 0.90), P99: pct(lat, 0.99), Max: lat[len(lat)-1],
-		SendP99:  pct(late, 0.99),
+		P50: percentile(lat, 0.50), P90: percentile(lat, 0.90), P99: percentile(lat, 0.99), Max: lat[len(lat)-1],
+		SendP99:  percentile(late, 0.99),
 		Requests: int64(n), Errors: errs.Load(),
 	}, nil
+}
+
+// percentile is the p-th quantile (0..1) of sorted.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }

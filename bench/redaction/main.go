@@ -45,8 +45,7 @@ func run(args []string) error {
 	procs := fs.Int("server-procs", 0, "GOMAXPROCS of the started server; 0: the Go default, one per core (latency)")
 	lean := fs.Bool("lean", true, "load with the lean HTTP/2 client: an empty RPC, then Redact (latency)")
 	goClient := fs.Bool("go-client", true, "load with the gRPC-Go client (latency)")
-	conns := fs.Int("conns", 4, "connections of the open-loop client (latency, sustained)")
-	workers := fs.Int("workers", 0, "sending goroutines of the open-loop client; 0: one per request (latency, sustained)")
+	conns := fs.Int("conns", 4, "connections of the open-loop clients (latency, sustained)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,12 +59,12 @@ func run(args []string) error {
 		if *srv == "" {
 			return errors.New("sustained needs -server")
 		}
-		return sustained(*srv, *rate, *dur, loadShape{*conns, *workers})
+		return sustained(*srv, *rate, *dur, *conns)
 	case "latency":
 		if *srv == "" && *addr == "" {
 			return errors.New("latency needs -server or -addr")
 		}
-		return latency(*srv, *addr, *ghz, *rate, *dur, loadShape{*conns, *workers}, *procs, *lean, *goClient)
+		return latency(*srv, *addr, *ghz, *rate, *dur, *conns, *procs, *lean, *goClient)
 	}
 	return errors.New("usage: redaction [flags] throughput|latency|sustained")
 }
@@ -207,7 +206,7 @@ func recallGitleaks(report, text string, planted []string) (float64, error) {
 // latency starts the redaction server (with GOMAXPROCS=procs when procs
 // > 0), or uses the one at addr, and loads it with 1 KiB texts at rate for
 // d: an empty RPC first, then Redact from each load generator in turn.
-func latency(server, addr, ghz string, rate float64, d time.Duration, shape loadShape, procs int, lean, goClient bool) error {
+func latency(server, addr, ghz string, rate float64, d time.Duration, conns int, procs int, lean, goClient bool) error {
 	pid := 0
 	if addr == "" {
 		var env []string
@@ -221,7 +220,7 @@ func latency(server, addr, ghz string, rate float64, d time.Duration, shape load
 		defer stop()
 		addr, pid = a, p
 	}
-	return load(addr, pid, ghz, rate, d, shape, procs, lean, goClient)
+	return load(addr, pid, ghz, rate, d, conns, procs, lean, goClient)
 }
 
 // startServer runs the redaction binary on a free port and returns its
@@ -256,7 +255,7 @@ func startServer(server string, env ...string) (string, int, func(), error) {
 // load runs each load generator against addr in turn and prints a table
 // row for each, with the CPU time per request of the server (when pid is
 // known) and of the generator.
-func load(addr string, pid int, ghz string, rate float64, d time.Duration, shape loadShape, procs int, lean, goClient bool) error {
+func load(addr string, pid int, ghz string, rate float64, d time.Duration, conns int, procs int, lean, goClient bool) error {
 	text := oneKiB()
 	server := "the server's GOMAXPROCS: the machine's 2 cores"
 	if procs > 0 {
@@ -279,16 +278,16 @@ func load(addr string, pid int, ghz string, rate float64, d time.Duration, shape
 	var runs []run
 	if lean {
 		runs = append(runs,
-			run{fmt.Sprintf("Health.Check (empty), lean HTTP/2 client, %d connections", shape.Conns), self(func() (latencyResult, error) {
-				return h2HealthOpenLoop(addr, rate, d, shape.Conns)
+			run{fmt.Sprintf("Health.Check (empty), lean HTTP/2 client, %d connections", conns), self(func() (latencyResult, error) {
+				return h2HealthOpenLoop(addr, rate, d, conns)
 			})},
-			run{fmt.Sprintf("Redact, lean HTTP/2 client, %d connections", shape.Conns), self(func() (latencyResult, error) {
-				return h2OpenLoop(addr, text, rate, d, shape.Conns)
+			run{fmt.Sprintf("Redact, lean HTTP/2 client, %d connections", conns), self(func() (latencyResult, error) {
+				return h2OpenLoop(addr, text, rate, d, conns)
 			})})
 	}
 	if goClient {
-		runs = append(runs, run{"Redact, gRPC-Go client, " + shape.String(), self(func() (latencyResult, error) {
-			return openLoop(addr, text, rate, d, shape)
+		runs = append(runs, run{fmt.Sprintf("Redact, gRPC-Go client, %d connections, a goroutine per request", conns), self(func() (latencyResult, error) {
+			return openLoop(addr, text, rate, d, conns)
 		})})
 	}
 	if ghz != "" {

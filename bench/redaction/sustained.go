@@ -13,7 +13,7 @@ import (
 // at rate for d, minute by minute, printing each minute's latency
 // percentiles, errors and the server's resident set size. Any error fails
 // the run.
-func sustained(server string, rate float64, d time.Duration, shape loadShape) error {
+func sustained(server string, rate float64, d time.Duration, conns int) error {
 	addr, pid, stop, err := startServer(server)
 	if err != nil {
 		return err
@@ -33,7 +33,7 @@ func sustained(server string, rate float64, d time.Duration, shape loadShape) er
 	for m := 1; d > 0; m++ {
 		step := min(d, time.Minute)
 		d -= step
-		res, err := openLoop(addr, text, rate, step, shape)
+		res, err := openLoop(addr, text, rate, step, conns)
 		if err != nil {
 			return err
 		}
