@@ -33,6 +33,32 @@ import (
 // when idle, which would send in bursts), and each request's latency runs
 // from when it was due to its trailers, so queueing anywhere counts.
 
+// pace calls send(i) for i in [0, n) at start + i*interval from a thread of
+// its own that sleeps with nanosleep(2), and sets late[i] to how late send i
+// began.
+func pace(n int, interval time.Duration, start time.Time, late []time.Duration, send func(i int) error) error {
+	paced := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for i := range n {
+			due := start.Add(time.Duration(i) * interval)
+			if w := time.Until(due); w > 0 {
+				ts := syscall.NsecToTimespec(int64(w))
+				for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+				}
+			}
+			late[i] = time.Since(due)
+			if err := send(i); err != nil {
+				paced <- err
+				return
+			}
+		}
+		paced <- nil
+	}()
+	return <-paced
+}
+
 // h2Conn is one HTTP/2 connection of the lean client.
 type h2Conn struct {
 	mu     sync.Mutex // guards w, window, next and streams
@@ -107,8 +133,7 @@ func h2Load(addr, path string, msg []byte, check func([]byte) error, rate float6
 	lat := make([]time.Duration, n)
 	late := make([]time.Duration, n)
 	done := make([]bool, n)
-	var start time.Time
-	var failures sync.Map // first few failure reasons
+	var failures sync.Map // failure reasons
 	var errs, answered, checked int64
 	var statsMu sync.Mutex
 
@@ -136,52 +161,33 @@ func h2Load(addr, path string, msg []byte, check func([]byte) error, rate float6
 			return latencyResult{}, err
 		}
 		cs[i] = c
-		readers.Go(func() {
-			c.read(func(idx int32, status string, data []byte) {
-				now := time.Now()
-				statsMu.Lock()
-				defer statsMu.Unlock()
-				answered++
-				if status != "0" {
-					errs++
-					failures.LoadOrStore("grpc-status "+status, true)
-					return
-				}
-				if data != nil {
-					checked++
-					if err := check(data); err != nil {
-						errs++
-						failures.LoadOrStore(err.Error(), true)
-					}
-				}
-				lat[idx] = now.Sub(start.Add(time.Duration(idx) * interval))
-				done[idx] = true
-			})
-		})
 	}
-
-	// Pace from a thread of its own.
-	paced := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		start = time.Now()
-		for i := range n {
-			due := start.Add(time.Duration(i) * interval)
-			if w := time.Until(due); w > 0 {
-				ts := syscall.NsecToTimespec(int64(w))
-				for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
-				}
-			}
-			late[i] = time.Since(due)
-			if err := cs[i%conns].send(int32(i), header, body); err != nil {
-				paced <- err
-				return
+	// The readers start once start is set, so they read it without a lock.
+	start := time.Now()
+	answer := func(idx int32, status string, data []byte) {
+		now := time.Now()
+		statsMu.Lock()
+		defer statsMu.Unlock()
+		answered++
+		if status != "0" {
+			errs++
+			failures.LoadOrStore("grpc-status "+status, true)
+			return
+		}
+		if data != nil {
+			checked++
+			if err := check(data); err != nil {
+				errs++
+				failures.LoadOrStore(err.Error(), true)
 			}
 		}
-		paced <- nil
-	}()
-	if err := <-paced; err != nil {
+		lat[idx] = now.Sub(start.Add(time.Duration(idx) * interval))
+		done[idx] = true
+	}
+	for _, c := range cs {
+		readers.Go(func() { c.read(answer) })
+	}
+	if err := pace(n, interval, start, late, func(i int) error { return cs[i%conns].send(int32(i), header, body) }); err != nil {
 		return latencyResult{}, err
 	}
 	// Wait for the answers (5 s at most after the last was sent).

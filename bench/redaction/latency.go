@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,4 +88,78 @@ func openLoop(addr, text string, rate float64, d time.Duration, conns int) (late
 // percentile is the p-th quantile (0..1) of sorted.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// streamOpenLoop sends texts at rate for d over one RedactStream on each
+// of conns connections, round-robin, paced like the lean client, and
+// reports each text's latency from when it was due to its answer. This is
+// how a log pipeline would call the service: one stream, many texts.
+func streamOpenLoop(addr, text string, rate float64, d time.Duration, conns int) (latencyResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+	defer cancel()
+	n := int(rate * d.Seconds())
+	interval := time.Duration(float64(time.Second) / rate)
+	lat := make([]time.Duration, n)
+	late := make([]time.Duration, n)
+	var errs atomic.Int64
+	streams := make([]grpc.BidiStreamingClient[redactionv1.RedactStreamRequest, redactionv1.RedactStreamResponse], conns)
+	var recv sync.WaitGroup
+	for c := range streams {
+		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return latencyResult{}, err
+		}
+		defer cc.Close()
+		st, err := redactionv1.NewRedactionServiceClient(cc).RedactStream(ctx, grpc.WaitForReady(true))
+		if err != nil {
+			return latencyResult{}, err
+		}
+		streams[c] = st
+	}
+	// The receivers start once start is set, so they read it without a lock.
+	start := time.Now()
+	for c, st := range streams {
+		recv.Go(func() {
+			// Answers come in order: the k-th on stream c is text k*conns+c.
+			for k := 0; ; k++ {
+				r, err := st.Recv()
+				if err != nil {
+					if !errors.Is(err, io.EOF) {
+						errs.Add(int64(len(lat)))
+					}
+					return
+				}
+				i := k*conns + c
+				if i >= len(lat) {
+					errs.Add(1) // an answer to nothing sent
+					continue
+				}
+				if r.GetId() != strconv.Itoa(i) || len(r.GetFindings()) == 0 {
+					errs.Add(1)
+				}
+				lat[i] = time.Since(start.Add(time.Duration(i) * interval))
+			}
+		})
+	}
+	err := pace(n, interval, start, late, func(i int) error {
+		return streams[i%conns].Send(&redactionv1.RedactStreamRequest{Text: text, Id: strconv.Itoa(i)})
+	})
+	if err != nil {
+		return latencyResult{}, err
+	}
+	for _, st := range streams {
+		if err := st.CloseSend(); err != nil {
+			return latencyResult{}, err
+		}
+	}
+	recv.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	slices.Sort(late)
+	return latencyResult{
+		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
+		P50: percentile(lat, 0.50), P90: percentile(lat, 0.90), P99: percentile(lat, 0.99), Max: lat[len(lat)-1],
+		SendP99:  percentile(late, 0.99),
+		Requests: int64(n), Errors: min(errs.Load(), int64(n)),
+	}, nil
 }

@@ -45,6 +45,7 @@ func run(args []string) error {
 	procs := fs.Int("server-procs", 0, "GOMAXPROCS of the started server; 0: the Go default, one per core (latency)")
 	lean := fs.Bool("lean", true, "load with the lean HTTP/2 client: an empty RPC, then Redact (latency)")
 	goClient := fs.Bool("go-client", true, "load with the gRPC-Go client (latency)")
+	stream := fs.Bool("stream", true, "send the texts over RedactStream too, with the gRPC-Go client (latency)")
 	conns := fs.Int("conns", 4, "connections of the open-loop clients (latency, sustained)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,7 +65,7 @@ func run(args []string) error {
 		if *srv == "" && *addr == "" {
 			return errors.New("latency needs -server or -addr")
 		}
-		return latency(*srv, *addr, *ghz, *rate, *dur, *conns, *procs, *lean, *goClient)
+		return latency(*srv, *addr, *ghz, *rate, *dur, *conns, *procs, *lean, *goClient, *stream)
 	}
 	return errors.New("usage: redaction [flags] throughput|latency|sustained")
 }
@@ -206,7 +207,7 @@ func recallGitleaks(report, text string, planted []string) (float64, error) {
 // latency starts the redaction server (with GOMAXPROCS=procs when procs
 // > 0), or uses the one at addr, and loads it with 1 KiB texts at rate for
 // d: an empty RPC first, then Redact from each load generator in turn.
-func latency(server, addr, ghz string, rate float64, d time.Duration, conns int, procs int, lean, goClient bool) error {
+func latency(server, addr, ghz string, rate float64, d time.Duration, conns int, procs int, lean, goClient, stream bool) error {
 	pid := 0
 	if addr == "" {
 		var env []string
@@ -220,7 +221,7 @@ func latency(server, addr, ghz string, rate float64, d time.Duration, conns int,
 		defer stop()
 		addr, pid = a, p
 	}
-	return load(addr, pid, ghz, rate, d, conns, procs, lean, goClient)
+	return load(addr, pid, ghz, rate, d, conns, procs, lean, goClient, stream)
 }
 
 // startServer runs the redaction binary on a free port and returns its
@@ -255,7 +256,7 @@ func startServer(server string, env ...string) (string, int, func(), error) {
 // load runs each load generator against addr in turn and prints a table
 // row for each, with the CPU time per request of the server (when pid is
 // known) and of the generator.
-func load(addr string, pid int, ghz string, rate float64, d time.Duration, conns int, procs int, lean, goClient bool) error {
+func load(addr string, pid int, ghz string, rate float64, d time.Duration, conns int, procs int, lean, goClient, stream bool) error {
 	text := oneKiB()
 	server := "the server's GOMAXPROCS: the machine's 2 cores"
 	if procs > 0 {
@@ -288,6 +289,11 @@ func load(addr string, pid int, ghz string, rate float64, d time.Duration, conns
 	if goClient {
 		runs = append(runs, run{fmt.Sprintf("Redact, gRPC-Go client, %d connections, a goroutine per request", conns), self(func() (latencyResult, error) {
 			return openLoop(addr, text, rate, d, conns)
+		})})
+	}
+	if stream {
+		runs = append(runs, run{fmt.Sprintf("RedactStream (a text per message), gRPC-Go client, a stream on each of %d connections", conns), self(func() (latencyResult, error) {
+			return streamOpenLoop(addr, text, rate, d, conns)
 		})})
 	}
 	if ghz != "" {
