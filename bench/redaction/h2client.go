@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -228,14 +227,7 @@ func h2Load(addr, path string, msg []byte, check func([]byte) error, rate float6
 	for _, r := range reasons {
 		fmt.Fprintln(os.Stderr, "lean client:", r)
 	}
-	slices.Sort(ok)
-	slices.Sort(late)
-	return latencyResult{
-		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
-		P50: percentile(ok, 0.50), P90: percentile(ok, 0.90), P99: percentile(ok, 0.99), Max: ok[len(ok)-1],
-		SendP99:  percentile(late, 0.99),
-		Requests: int64(n), Errors: errs + missing,
-	}, nil
+	return summarize(rate, n, elapsed, ok, late, errs+missing), nil
 }
 
 // send writes request idx's HEADERS and DATA frames in one write.

@@ -74,15 +74,21 @@ func openLoop(addr, text string, rate float64, d time.Duration, conns int) (late
 		wg.Go(func() { call(i) })
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarize(rate, n, time.Since(start), lat, late, errs.Load()), nil
+}
+
+// summarize is the result of n requests sent at rate over elapsed: lat are
+// the answered requests' latencies, late how late each was sent. It sorts
+// both; lat must not be empty.
+func summarize(rate float64, n int, elapsed time.Duration, lat, late []time.Duration, errs int64) latencyResult {
 	slices.Sort(lat)
 	slices.Sort(late)
 	return latencyResult{
 		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
 		P50: percentile(lat, 0.50), P90: percentile(lat, 0.90), P99: percentile(lat, 0.99), Max: lat[len(lat)-1],
 		SendP99:  percentile(late, 0.99),
-		Requests: int64(n), Errors: errs.Load(),
-	}, nil
+		Requests: int64(n), Errors: errs,
+	}
 }
 
 // percentile is the p-th quantile (0..1) of sorted.
@@ -153,13 +159,5 @@ func streamOpenLoop(addr, text string, rate float64, d time.Duration, conns int)
 		}
 	}
 	recv.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(lat)
-	slices.Sort(late)
-	return latencyResult{
-		Target: rate, Achieved: float64(n) / elapsed.Seconds(),
-		P50: percentile(lat, 0.50), P90: percentile(lat, 0.90), P99: percentile(lat, 0.99), Max: lat[len(lat)-1],
-		SendP99:  percentile(late, 0.99),
-		Requests: int64(n), Errors: min(errs.Load(), int64(n)),
-	}, nil
+	return summarize(rate, n, time.Since(start), lat, late, min(errs.Load(), int64(n))), nil
 }
